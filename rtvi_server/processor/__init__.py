@@ -1,0 +1,17 @@
+"""The RTVI endpoint inside a pipecat pipeline: processor, observer, worker."""
+
+from rtvi_server.processor.observer import RTVIEventObserver
+from rtvi_server.processor.rtvi_processor import (
+    DEFAULT_HANDLER_TIMEOUT_SECS,
+    RequestFailedError,
+    RTVIProcessor,
+)
+from rtvi_server.processor.session_worker import create_pipeline_worker
+
+__all__ = [
+    "DEFAULT_HANDLER_TIMEOUT_SECS",
+    "RTVIEventObserver",
+    "RTVIProcessor",
+    "RequestFailedError",
+    "create_pipeline_worker",
+]

@@ -1,0 +1,503 @@
+"""``RTVIProcessor``: the RTVI endpoint inside a pipecat pipeline.
+
+It sits right after the transport's input, reads RTVI messages that the
+transport hands over as :class:`InputTransportMessageFrame`, and answers through
+:class:`OutputTransportMessageUrgentFrame` that travel down to the transport's
+output. Requests are served one at a time, in arrival order, on a task of the
+processor's own, so a slow handler never stalls audio frames and replies never
+overtake each other (spec 13, case 30).
+
+Safety rules it keeps: every request with an id gets exactly one reply with
+that id (also when a handler raises or hangs past ``handler_timeout_secs``);
+``update-config`` is checked whole before any handler runs and is applied all or
+nothing; option values and action arguments are type-checked against what the
+bot declared; server-only options are refused from clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final
+
+from loguru import logger
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    EndWorkerFrame,
+    ErrorFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InputTransportMessageFrame,
+    InputTransportStartAudioStreamingFrame,
+    LLMConfigureOutputFrame,
+    LLMMessagesAppendFrame,
+    OutputTransportMessageUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.processors.frameworks.rtvi.frames import RTVIClientMessageFrame, RTVISendTextFrame
+
+from rtvi_server._version import __version__
+from rtvi_server.protocol import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    EMPTY_CONFIG,
+    ActionCallError,
+    ActionRequest,
+    AppendToContext,
+    ClientInfo,
+    ClientMessage,
+    ClientReady,
+    Config,
+    ConfigError,
+    DescribeActions,
+    DescribeConfig,
+    DisconnectBot,
+    Dtmf,
+    Envelope,
+    Generation,
+    GetConfig,
+    Ignored,
+    JSONValue,
+    LLMFunctionCallResult,
+    OptionValue,
+    ProtocolError,
+    RawAudio,
+    Registry,
+    Request,
+    RTVIAction,
+    RTVIService,
+    SendText,
+    UpdateConfig,
+    decode,
+    detect_client,
+    matches_type,
+    merge_config,
+    outbound,
+    parse_config,
+    parse_request,
+)
+from rtvi_server.protocol.outbound import OutboundMessage
+
+DEFAULT_HANDLER_TIMEOUT_SECS: Final = 5.0
+"""Well under the 10 s after which JS clients drop a pending request for good."""
+
+FunctionResultCallback = Callable[[Any], Awaitable[None]]
+
+
+class RequestFailedError(Exception):
+    """A request that is answered with ``error-response`` carrying this text."""
+
+
+class RTVIProcessor(FrameProcessor):
+    """Serves RTVI requests of both client generations from one registry.
+
+    Args:
+        config: the trusted start-time config (spec 9.2), merged over the
+            defaults the registered options declare. A list in wire form or a
+            :class:`~rtvi_server.protocol.Config`.
+        handler_timeout_secs: how long an option or action handler may run
+            before its request is answered with an error.
+        max_message_bytes: inbound messages larger than this are refused.
+        about: what ``bot-ready`` tells modern clients about this bot.
+
+    Event handlers (``@processor.event_handler(name)``): ``on_client_ready``
+    ``(processor, client_info)``, ``on_bot_ready(processor)``,
+    ``on_config_updated(processor, config)``, ``on_client_message(processor,
+    ClientMessage)``, ``on_disconnect_requested(processor)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Config | Sequence[JSONValue] | None = None,
+        handler_timeout_secs: float = DEFAULT_HANDLER_TIMEOUT_SECS,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        about: Mapping[str, JSONValue] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._registry = Registry()
+        self._start_config = _as_config(config)
+        self._config: Config = EMPTY_CONFIG
+        self._handler_timeout = handler_timeout_secs
+        self._max_message_bytes = max_message_bytes
+        self._about: dict[str, JSONValue] = dict(
+            about or {"library": "rtvi-server", "library_version": __version__}
+        )
+        self._client: ClientInfo | None = None
+        self._initial_config_applied = False
+        self._applying_initial_config = False
+        self._after_bot_ready: list[Callable[[], Awaitable[None]]] = []
+        self._pending_function_calls: dict[str, FunctionResultCallback] = {}
+        self._llm_skip_tts = False
+        self._queue: asyncio.Queue[Request | ProtocolError] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        for event in (
+            "on_client_ready",
+            "on_bot_ready",
+            "on_config_updated",
+            "on_client_message",
+            "on_disconnect_requested",
+        ):
+            self._register_event_handler(event)
+
+    # -- registration -------------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    def register_service(self, service: RTVIService) -> None:
+        """Declare a service and its typed options (duplicate names are refused)."""
+        self._registry.register_service(service)
+
+    def register_action(self, action: RTVIAction) -> None:
+        """Declare an action clients call as ``service:action``."""
+        self._registry.register_action(action)
+
+    def check_start_config(self) -> ConfigError | None:
+        """The first problem in the start config against the registry, or ``None``."""
+        return self._registry.check_config(self._start_config, from_client=False)
+
+    # -- state --------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        """The current config: defaults, then the start config, then updates."""
+        return self._config
+
+    @property
+    def client(self) -> ClientInfo | None:
+        """What the client said in its first ``client-ready``; ``None`` before."""
+        return self._client
+
+    @property
+    def generation(self) -> Generation:
+        return self._client.generation if self._client else Generation.CONFIG
+
+    @property
+    def client_version(self) -> list[int]:
+        """The client's protocol version, ``[0, 0, 0]`` for config-generation clients."""
+        return list(self._client.version) if self._client else [0, 0, 0]
+
+    @property
+    def applying_initial_config(self) -> bool:
+        """True while the config is applied before the first ``bot-ready``.
+
+        ``run_on_config`` handlers use it: only the initial application makes
+        the bot speak first (spec 4.6).
+        """
+        return self._applying_initial_config
+
+    def after_bot_ready(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the first ``bot-ready`` has been sent."""
+        self._after_bot_ready.append(callback)
+
+    # -- sending ------------------------------------------------------------
+
+    async def send_message(self, message: OutboundMessage) -> None:
+        """Send one RTVI message to the client, ahead of queued media."""
+        await self.push_frame(OutputTransportMessageUrgentFrame(message=message))
+
+    async def send_error(self, error: str, *, fatal: bool = False) -> None:
+        await self.send_message(outbound.error(error, fatal=fatal))
+
+    async def send_server_message(self, data: JSONValue) -> None:
+        await self.send_message(outbound.server_message(data))
+
+    async def send_server_response(self, request: ClientMessage, data: JSONValue) -> None:
+        """Answer a modern ``client-message`` sent with ``sendClientRequest``."""
+        await self.send_message(outbound.server_response(request.id, request.t, data))
+
+    async def send_error_response(self, request_id: str, error: str) -> None:
+        await self.send_message(outbound.error_response(request_id, error))
+
+    async def announce_config(self) -> None:
+        """Tell the client about a bot-side config change (unsolicited ``config``)."""
+        await self.send_message(outbound.config_message(self._config))
+
+    async def interrupt_bot(self) -> None:
+        await self.broadcast_interruption()  # type: ignore[no-untyped-call]
+
+    async def handle_function_call(self, params: Any) -> None:
+        """Forward an LLM tool call to the client (``llm-function-call``).
+
+        Register this as the LLM's handler for functions the client implements;
+        the client's ``llm-function-call-result`` completes the call.
+        """
+        self._pending_function_calls[params.tool_call_id] = params.result_callback
+        data: dict[str, JSONValue] = {
+            "function_name": params.function_name,
+            "tool_call_id": params.tool_call_id,
+            "args": dict(params.arguments),
+        }
+        await self.send_message(outbound.message("llm-function-call", data))
+
+    # -- frames -------------------------------------------------------------
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputTransportMessageFrame):
+            self._accept(frame.message)
+            return
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            await self._start()
+            return
+        if isinstance(frame, ErrorFrame):
+            await self.send_error(frame.error, fatal=bool(frame.fatal))
+        elif isinstance(frame, LLMConfigureOutputFrame):
+            self._llm_skip_tts = frame.skip_tts
+        elif isinstance(frame, EndFrame | CancelFrame):
+            await self.push_frame(frame, direction)
+            await self._stop_worker()
+            return
+        await self.push_frame(frame, direction)
+
+    async def cleanup(self) -> None:
+        await super().cleanup()  # type: ignore[no-untyped-call]
+        await self._stop_worker()
+
+    async def _start(self) -> None:
+        problem = self.check_start_config()
+        if problem is not None:
+            logger.error(f"{self}: start config rejected: {problem}")
+            await self.send_error(f"start config rejected: {problem}", fatal=True)
+            await self.push_frame(EndWorkerFrame(reason="invalid start config"))
+            return
+        self._config = merge_config(self._registry.default_config(), self._start_config)
+        if self._worker is None:
+            self._queue = asyncio.Queue()
+            self._worker = self.create_task(self._serve(self._queue), name="rtvi-requests")
+
+    async def _stop_worker(self) -> None:
+        if self._worker is not None:
+            await self.cancel_task(self._worker)
+            self._worker = None
+
+    def _accept(self, raw: object) -> None:
+        decoded = decode(raw, max_bytes=self._max_message_bytes)
+        if isinstance(decoded, Ignored):
+            logger.debug(f"{self}: ignoring transport message ({decoded.reason})")
+            return
+        item = parse_request(decoded) if isinstance(decoded, Envelope) else decoded
+        if self._queue is None:
+            logger.warning(f"{self}: RTVI message before the pipeline started; dropped")
+            return
+        self._queue.put_nowait(item)
+
+    # -- serving ------------------------------------------------------------
+
+    async def _serve(self, queue: asyncio.Queue[Request | ProtocolError]) -> None:
+        while True:
+            item = await queue.get()
+            try:
+                await self._serve_one(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug of ours must not end the session
+                logger.exception(f"{self}: failed to serve {item!r}")
+                request_id = getattr(item, "id", None)
+                if isinstance(request_id, str):
+                    await self.send_error_response(request_id, f"internal error: {exc}")
+
+    async def _serve_one(self, item: Request | ProtocolError) -> None:
+        if isinstance(item, ProtocolError):
+            logger.warning(f"{self}: {item.reason}")
+            if item.id is not None:
+                await self.send_error_response(item.id, item.reason)
+            else:
+                await self.send_error(item.reason)
+            return
+        try:
+            await self._dispatch(item)
+        except RequestFailedError as exc:
+            await self.send_error_response(item.id, str(exc))
+
+    async def _dispatch(self, request: Request) -> None:
+        match request:
+            case ClientReady():
+                await self._on_client_ready(request)
+            case DescribeConfig():
+                services = self._registry.describe_config()
+                await self.send_message(outbound.config_available(request.id, services))
+            case GetConfig():
+                await self.send_message(outbound.config_message(self._config, id=request.id))
+            case UpdateConfig():
+                await self._on_update_config(request)
+            case DescribeActions():
+                actions = self._registry.describe_actions()
+                await self.send_message(outbound.actions_available(request.id, actions))
+            case ActionRequest():
+                await self._on_action(request)
+            case DisconnectBot():
+                await self._call_event_handler("on_disconnect_requested")
+                await self.push_frame(EndWorkerFrame(reason="disconnect-bot"))
+            case LLMFunctionCallResult():
+                await self._on_function_call_result(request)
+            case ClientMessage():
+                await self.push_frame(RTVIClientMessageFrame(request.id, request.t, request.d))
+                await self._call_event_handler("on_client_message", request)
+            case SendText():
+                await self._on_send_text(request)
+            case AppendToContext():
+                if request.run_immediately:
+                    await self.interrupt_bot()
+                message: Any = {"role": request.role, "content": request.content}
+                frame = LLMMessagesAppendFrame([message], run_llm=request.run_immediately)
+                await self.push_frame(frame)
+            case RawAudio():
+                for chunk in request.chunks:
+                    await self.push_frame(
+                        InputAudioRawFrame(chunk, request.sample_rate, request.num_channels)
+                    )
+            case Dtmf():
+                for button in request.buttons:
+                    await self.push_frame(InputDTMFFrame(button=KeypadEntry(button)))
+
+    async def _on_client_ready(self, request: ClientReady) -> None:
+        first = self._client is None
+        if self._client is None:
+            self._client = detect_client(request.data)
+            logger.debug(f"{self}: client ready: {self._client}")
+            if self._client.warning:
+                await self.send_error_response(request.id, self._client.warning)
+            await self.push_frame(InputTransportStartAudioStreamingFrame(), FrameDirection.UPSTREAM)
+            await self._call_event_handler("on_client_ready", self._client)
+        if not self._initial_config_applied:
+            self._initial_config_applied = True
+            await self._apply_initial_config()
+        client = self._client
+        if client.generation is Generation.CONFIG:
+            ready = outbound.bot_ready_config(request.id, client.bot_ready_version, self._config)
+        else:
+            ready = outbound.bot_ready_modern(request.id, client.bot_ready_version, self._about)
+        await self.send_message(ready)
+        if first:
+            await self._call_event_handler("on_bot_ready")
+            callbacks, self._after_bot_ready = self._after_bot_ready, []
+            for callback in callbacks:
+                await self._run_guarded("after bot-ready callback", callback)
+
+    async def _apply_initial_config(self) -> None:
+        """Run every handler once, in config order, before the first bot-ready.
+
+        A failing handler is reported with a non-fatal ``error`` and the rest
+        still run: the values were validated when the session started.
+        """
+        self._applying_initial_config = True
+        try:
+            for service, option in self._config.items():
+                try:
+                    await self._run_option_handler(service, option)
+                except RequestFailedError as exc:
+                    await self.send_error(str(exc))
+        finally:
+            self._applying_initial_config = False
+
+    async def _on_update_config(self, request: UpdateConfig) -> None:
+        problem = self._registry.check_config(request.config, from_client=True, path="data.config")
+        if problem is not None:
+            raise RequestFailedError(str(problem))
+        if request.interrupt:
+            await self.interrupt_bot()
+        applied: list[tuple[str, OptionValue]] = []
+        for service, option in request.config.items():
+            try:
+                await self._run_option_handler(service, option)
+            except RequestFailedError:
+                await self._roll_back(applied)
+                raise
+            applied.append((service, option))
+        self._config = merge_config(self._config, request.config)
+        await self.send_message(outbound.config_message(self._config, id=request.id))
+        await self._call_event_handler("on_config_updated", self._config)
+
+    async def _roll_back(self, applied: list[tuple[str, OptionValue]]) -> None:
+        """Re-apply the previous values of options a failed update already changed."""
+        for service, option in reversed(applied):
+            previous = self._config.get(service, option.name)
+            if previous is None:
+                logger.warning(f"{self}: {service}.{option.name} had no value to restore")
+                continue
+            try:
+                await self._run_option_handler(service, previous)
+            except RequestFailedError as exc:
+                logger.error(f"{self}: rollback of {service}.{option.name} failed: {exc}")
+
+    async def _run_option_handler(self, service: str, option: OptionValue) -> None:
+        declared = self._registry.services[service].option(option.name)
+        if declared is None or declared.handler is None:
+            return
+        where = f"option {service}.{option.name}"
+        await self._run_guarded(where, declared.handler, self, service, option)
+
+    async def _on_action(self, request: ActionRequest) -> None:
+        bound = self._registry.bind_action(request.service, request.action, request.arguments)
+        if isinstance(bound, ActionCallError):
+            raise RequestFailedError(bound.reason)
+        action, arguments = bound
+        where = f"action {action.key}"
+        result = await self._run_guarded(where, action.handler, self, action.service, arguments)
+        if result is None:
+            raise RequestFailedError(f"{where} returned no result")
+        if not matches_type(action.result, result):
+            raise RequestFailedError(f"{where} returned a value that is not a {action.result}")
+        await self.send_message(outbound.action_response(request.id, result))
+
+    async def _on_function_call_result(self, request: LLMFunctionCallResult) -> None:
+        callback = self._pending_function_calls.pop(request.tool_call_id, None)
+        if callback is None:
+            logger.warning(f"{self}: result for unknown tool call {request.tool_call_id!r} ignored")
+            return
+        where = f"function call {request.function_name}"
+        await self._run_guarded(where, callback, request.result)
+
+    async def _on_send_text(self, request: SendText) -> None:
+        if request.run_immediately:
+            await self.interrupt_bot()
+        restore_skip = self._llm_skip_tts
+        toggle = restore_skip != (not request.audio_response)
+        if toggle:
+            await self.push_frame(LLMConfigureOutputFrame(skip_tts=not request.audio_response))
+        message: Any = {"role": "user", "content": request.content}
+        await self.push_frame(LLMMessagesAppendFrame([message], run_llm=request.run_immediately))
+        await self.push_frame(RTVISendTextFrame(msg_id=request.id, text=request.content))
+        if toggle:
+            await self.push_frame(LLMConfigureOutputFrame(skip_tts=restore_skip))
+
+    async def _run_guarded(self, where: str, handler: Callable[..., Any], *args: Any) -> Any:
+        """Call a bot handler (sync or async) under the timeout.
+
+        Whatever it raises, and a timeout, become :class:`RequestFailedError`
+        naming ``where``, so the caller answers the request and goes on.
+        """
+        try:
+            outcome = handler(*args)
+            if not inspect.isawaitable(outcome):
+                return outcome
+            return await asyncio.wait_for(outcome, timeout=self._handler_timeout)
+        except TimeoutError:
+            raise RequestFailedError(
+                f"{where} timed out after {self._handler_timeout:g} s"
+            ) from None
+        except RequestFailedError:
+            raise
+        except Exception as exc:
+            logger.warning(f"{self}: {where} failed: {exc!r}")
+            raise RequestFailedError(f"{where} failed: {exc}") from exc
+
+
+def _as_config(config: Config | Sequence[JSONValue] | None) -> Config:
+    if config is None:
+        return EMPTY_CONFIG
+    if isinstance(config, Config):
+        return config
+    parsed = parse_config(list(config))
+    if isinstance(parsed, ConfigError):
+        raise ValueError(f"invalid config: {parsed}")
+    return parsed
