@@ -188,6 +188,8 @@ def _parse(kind: str, msg_id: str, data: JSONObject) -> Request | ProtocolError:
                 _arguments(data.get("arguments")),
             )
         case "llm-function-call-result":
+            function_name = _str(data, "function_name")
+            tool_call_id = _str(data, "tool_call_id")
             arguments = data.get("arguments", {})
             if not isinstance(arguments, dict):
                 raise _InvalidError(
@@ -197,8 +199,8 @@ def _parse(kind: str, msg_id: str, data: JSONObject) -> Request | ProtocolError:
                 raise _InvalidError('data has no "result"')
             return LLMFunctionCallResult(
                 msg_id,
-                _str(data, "function_name"),
-                _str(data, "tool_call_id"),
+                function_name,
+                tool_call_id,
                 arguments,
                 data["result"],
             )

@@ -9,7 +9,9 @@ async def test_client_ready_gets_bot_ready_with_config():
     async def on_model(processor, service, option):
         seen.append((service, option.name, option.value))
 
-    processor = RTVIProcessor(config=[{"service": "llm", "options": [{"name": "model", "value": "b"}]}])
+    processor = RTVIProcessor(
+        config=[{"service": "llm", "options": [{"name": "model", "value": "b"}]}]
+    )
     processor.register_service(
         RTVIService("llm", [RTVIServiceOption("model", "string", on_model, default="a")])
     )
@@ -19,6 +21,9 @@ async def test_client_ready_gets_bot_ready_with_config():
         "label": "rtvi-ai",
         "type": "bot-ready",
         "id": "c1",
-        "data": {"version": "0.3.0", "config": [{"service": "llm", "options": [{"name": "model", "value": "b"}]}]},
+        "data": {
+            "version": "0.3.0",
+            "config": [{"service": "llm", "options": [{"name": "model", "value": "b"}]}],
+        },
     }
     assert seen == [("llm", "model", "b")]

@@ -1,0 +1,108 @@
+import json
+
+import pytest
+
+from rtvi_server.protocol import Envelope, Ignored, ProtocolError, decode, encode
+
+
+def test_well_formed_text_becomes_envelope():
+    got = decode('{"label":"rtvi-ai","type":"get-config","id":"abc","data":{}}')
+    assert got == Envelope(type="get-config", id="abc", data={})
+
+
+def test_absent_and_null_data_are_none():
+    assert decode({"label": "rtvi-ai", "type": "x", "id": "1"}) == Envelope("x", "1", None)
+    assert decode({"label": "rtvi-ai", "type": "x", "id": "1", "data": None}).data is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("ping: 1712345678901", "keep-alive ping"),
+        ("[1, 2]", "a JSON array is not an RTVI message"),
+        ("42", "a JSON number is not an RTVI message"),
+        ('{"type":"get-config","id":"1"}', "no rtvi-ai label"),
+        ('{"label":"other","type":"get-config","id":"1"}', "label 'other' is not RTVI"),
+        ([1], "a JSON array is not an RTVI message"),
+    ],
+)
+def test_traffic_that_is_not_rtvi_is_ignored(raw, reason):
+    assert decode(raw) == Ignored(reason)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("{not json", ProtocolError),
+        (
+            '{"label":"rtvi-ai","type":"get-config"}',
+            ProtocolError('get-config: message has no "id"'),
+        ),
+        (
+            '{"label":"rtvi-ai","type":"get-config","id":7}',
+            ProtocolError('get-config: "id" must be a string, got number'),
+        ),
+        (
+            '{"label":"rtvi-ai","type":"get-config","id":""}',
+            ProtocolError('get-config: "id" must be 1 to 128 characters'),
+        ),
+        (
+            '{"label":"rtvi-ai","id":"q1"}',
+            ProtocolError('"type" must be a non-empty string, got missing', "q1"),
+        ),
+        (
+            '{"label":"rtvi-ai","type":3,"id":"q1"}',
+            ProtocolError('"type" must be a non-empty string, got a number', "q1"),
+        ),
+        (
+            '{"label":"rtvi-ai","type":"action","id":"q2","data":[1]}',
+            ProtocolError('action: "data" must be an object, got array', "q2"),
+        ),
+        (
+            '{"label":"rtvi-ai","type":"action","id":"q3","data":"x"}',
+            ProtocolError('action: "data" must be an object, got string', "q3"),
+        ),
+    ],
+)
+def test_malformed_rtvi_is_a_precise_error(raw, expected):
+    got = decode(raw)
+    if expected is ProtocolError:
+        assert isinstance(got, ProtocolError)
+        assert got.reason.startswith("message is not valid JSON")
+        assert got.id is None
+    else:
+        assert got == expected
+
+
+def test_nan_is_not_json():
+    got = decode('{"label":"rtvi-ai","type":"x","id":"1","data":{"v":NaN}}')
+    assert isinstance(got, ProtocolError)
+    assert "NaN is not JSON" in got.reason
+
+
+def test_oversized_message_is_refused_with_its_id_when_visible():
+    msg = json.dumps(
+        {"label": "rtvi-ai", "id": "big1", "type": "action", "data": {"x": "a" * 5000}}
+    )
+    got = decode(msg, max_bytes=1000)
+    assert isinstance(got, ProtocolError)
+    assert got.id == "big1"
+    assert got.reason == f"message of {len(msg)} bytes exceeds the limit of 1000 bytes"
+
+
+def test_oversized_object_is_refused():
+    msg = {"label": "rtvi-ai", "id": "big2", "type": "action", "data": {"x": "a" * 5000}}
+    got = decode(msg, max_bytes=1000)
+    assert isinstance(got, ProtocolError)
+    assert got.id == "big2"
+
+
+def test_bytes_must_be_utf8():
+    assert decode(b"\xff\xfe") == ProtocolError("message is not valid UTF-8 text")
+    assert decode(b'{"label":"rtvi-ai","type":"a","id":"b"}') == Envelope("a", "b", None)
+
+
+def test_encode_is_compact_json():
+    assert encode({"label": "rtvi-ai", "type": "x", "data": {"t": "é"}}) == (
+        '{"label":"rtvi-ai","type":"x","data":{"t":"é"}}'
+    )
