@@ -1,0 +1,116 @@
+"""The standard voice pipeline, for bot files that want the usual shape in one call.
+
+VAD (Silero) -> STT -> user context -> LLM -> TTS, each provider chosen by name
+through the start payload's ``services``, the standard RTVI options registered,
+and the start config applied. Bot files pass their defaults and get a ``Bot``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+
+from rtvi_server.bots import Bot, BotArgs
+from rtvi_server.processor import RTVIProcessor, create_pipeline_worker
+from rtvi_server.protocol import JSONValue
+from rtvi_server.services import create_service, find_provider, standard_services
+
+LOCAL_DEFAULTS: Mapping[str, str] = {
+    "llm": "smollm2-135m-instruct",
+    "tts": "en_US-joe-medium",
+    "stt": "tiny.en",
+}
+_SETTING = {"llm": "model", "stt": "model", "tts": "voice"}
+
+
+def initial_setting(args: BotArgs, service: str, provider: str) -> str | None:
+    """The model (or voice) to build a service with: the start config's, else the provider's."""
+    option = _SETTING[service]
+    value = args.start_value(service, option)
+    if isinstance(value, str):
+        return value
+    spec = find_provider(service, provider)
+    if spec is not None and spec.local:
+        return LOCAL_DEFAULTS[service]
+    default = spec.defaults.get(option) if spec is not None else None
+    return default if isinstance(default, str) else None
+
+
+async def build_voice_bot(
+    args: BotArgs,
+    *,
+    providers: Mapping[str, str],
+    system_prompt: str,
+    vad_params: VADParams | None = None,
+    llm_defaults: Mapping[str, JSONValue] | None = None,
+    prompt_writable: bool = True,
+    service_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Bot:
+    """A complete voice bot; ``args.services`` overrides ``providers`` per service."""
+    chosen = {kind: args.provider(kind, providers[kind]) for kind in ("stt", "llm", "tts")}
+    settings = {kind: initial_setting(args, kind, chosen[kind]) for kind in chosen}
+    built: dict[str, Any] = {
+        kind: create_service(
+            kind,
+            chosen[kind],
+            api_keys=args.api_keys,
+            settings={_SETTING[kind]: settings[kind]},
+            options=(service_options or {}).get(chosen[kind]),
+        )
+        for kind in ("stt", "llm", "tts")
+    }
+    warm_up = getattr(built["llm"], "warm_up", None)
+    if warm_up is not None:
+        await warm_up()
+
+    vad_params = vad_params or VADParams(stop_secs=0.5)
+    vad = SileroVADAnalyzer(params=vad_params)
+    context = LLMContext()
+    user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
+        context, user_params=LLMUserAggregatorParams(vad_analyzer=vad)
+    )
+
+    rtvi = RTVIProcessor(config=args.config)
+    defaults: dict[str, dict[str, JSONValue]] = {
+        "stt": {"model": settings["stt"]},
+        "tts": {"voice": settings["tts"]},
+        "llm": {
+            "model": settings["llm"],
+            "initial_messages": [{"role": "system", "content": system_prompt}],
+            "run_on_config": False,
+            **(llm_defaults or {}),
+        },
+    }
+    for service in standard_services(
+        vad=vad_params,
+        stt=built["stt"],
+        tts=built["tts"],
+        llm=built["llm"],
+        defaults=defaults,
+        prompt_writable=prompt_writable,
+    ):
+        rtvi.register_service(service)
+
+    pipeline = Pipeline(
+        [
+            args.transport.input(),
+            rtvi,
+            built["stt"],
+            user_aggregator,
+            built["llm"],
+            built["tts"],
+            args.transport.output(),
+            assistant_aggregator,
+        ]
+    )
+    worker = create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None)
+    return Bot(worker=worker, rtvi=rtvi, resources={**built, "vad": vad, "context": context})

@@ -1,0 +1,84 @@
+"""The default bot, offline, on real recorded speech (issue: services and offline bot)."""
+
+import asyncio
+import shutil
+
+import numpy as np
+import pytest
+import soxr
+
+from rtvi_server.services.local_models import piper_voice_path, whisper_model_source
+from rtvi_server.services.local_stt import WHISPER_MODELS
+from rtvi_server.testing import BotHarness, word_error_rate
+
+from ..conftest import ROOT, fixture_text
+from ..support.network_guard import loopback_only
+
+pytestmark = pytest.mark.slow
+
+
+def transcribe(pcm: bytes, rate: int) -> str:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+    if rate != 16000:
+        samples = soxr.resample(samples, rate, 16000)
+    model = WHISPER_MODELS.get(f"{whisper_model_source('tiny.en')}|cpu|int8")
+    segments, _ = model.transcribe(samples, language="en")
+    return " ".join(s.text for s in segments)
+
+
+async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path):
+    wav = fixtures / "librivox_sense_and_sensibility_0870.wav"
+    with loopback_only() as outside:
+        async with BotHarness.from_file(ROOT / "bots" / "default.py") as bot:
+            ready = await bot.connect()
+            assert [e["service"] for e in ready["data"]["config"]] == ["vad", "stt", "tts", "llm"]
+
+            await bot.play_wav(wav)
+            await bot.silence(1.0)
+            final = await bot.wait_for_event("user-transcription", lambda m: m["data"]["final"])
+            wer = word_error_rate(fixture_text(wav), final["data"]["text"])
+            assert wer <= 0.10, (wer, final["data"]["text"])
+
+            await bot.wait_for_event("bot-llm-stopped", timeout=60)
+            await bot.wait_for_event("bot-stopped-speaking", timeout=60)
+            reply = bot.bot_text()
+            assert len(reply.split()) >= 2, reply
+            assert bot.events("bot-started-speaking")
+
+            audio = bot.audio
+            assert np.abs(np.frombuffer(audio, dtype=np.int16)).max() > 1000  # not silence
+            heard = await asyncio.to_thread(transcribe, audio, bot.audio_sample_rate)
+            tts_wer = word_error_rate(reply, heard)
+            assert tts_wer <= 0.30, (tts_wer, reply, heard)
+
+            # Runtime changes reach the running services before the next turn.
+            resources = bot.bot.resources
+            voice_dir = tmp_path / "voices"
+            voice_dir.mkdir()
+            packaged = resources["tts"]._voice.config
+            src = piper_voice_path("en_US-joe-medium")
+            shutil.copy(src, voice_dir / "joe-copy.onnx")
+            shutil.copy(src.with_suffix(".onnx.json"), voice_dir / "joe-copy.onnx.json")
+            old_voice = resources["tts"]._voice
+            update = {
+                "config": [
+                    {
+                        "service": "vad",
+                        "options": [{"name": "params", "value": {"stop_secs": 0.3}}],
+                    },
+                    {
+                        "service": "tts",
+                        "options": [{"name": "voice", "value": str(voice_dir / "joe-copy.onnx")}],
+                    },
+                ]
+            }
+            reply_msg = await bot.request("update-config", update)
+            assert reply_msg["type"] == "config", reply_msg
+            second = fixtures / "librivox_sense_and_sensibility_0930.wav"
+            await bot.play_wav(second)
+            await bot.silence(1.0)
+            await bot.wait_for(lambda m: len(bot.events("bot-stopped-speaking")) >= 2, timeout=60)
+            assert resources["vad"].params.stop_secs == 0.3
+            assert resources["tts"]._voice is not old_voice
+            assert resources["tts"]._voice.config.sample_rate == packaged.sample_rate
+    assert outside == []
