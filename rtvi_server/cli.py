@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+from types import FrameType
 
 from rtvi_server._version import __version__
 
@@ -11,30 +14,104 @@ from rtvi_server._version import __version__
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rtvi-server",
-        description="Run RTVI voice bots: a start endpoint, WebRTC sessions, and bot files.",
+        description=(
+            "Run RTVI voice bots. Clients POST a start payload to /start, then connect over "
+            "WebRTC to the offer URL it returns. Reads .env from the working directory."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"rtvi-server {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the bot server")
+    serve = commands.add_parser(
+        "serve",
+        help="run the bot server",
+        description=(
+            "Run the bot server until Ctrl-C or SIGTERM, which stop admitting sessions, end "
+            "the live ones with a message to their clients, and exit. Environment: "
+            "RTVI_SERVER_API_KEY (bearer token for /start and the sessions API; required to "
+            "bind beyond loopback), RTVI_MAX_SESSIONS (20), RTVI_MAX_DURATION_CAP (86400), "
+            "RTVI_DEFAULT_MAX_DURATION (600), RTVI_IDLE_TIMEOUT (300; 0 disables), and the "
+            "provider keys listed in .env.example."
+        ),
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port to bind (default: 7860)")
-    serve.add_argument("--bots-dir", default="bots", help="directory of bot files (default: bots)")
     serve.add_argument(
-        "--default-profile", default="default", help="bot file used when none is named"
+        "--bots-dir", default="bots", help="directory of bot files, one per bot_profile"
     )
+    serve.add_argument(
+        "--default-profile",
+        default="default",
+        help="bot file used when a start payload names none (default: default)",
+    )
+    serve.add_argument("--max-sessions", type=int, help="sessions at once before 429 (default 20)")
+    commands.add_parser("providers", help="list the providers this install knows")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command != "serve":
-        build_parser().print_help()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "providers":
+        from rtvi_server.services import list_providers
+
+        for p in list_providers():
+            key = "key" if p["needs_key"] else "no key"
+            print(f"{p['service']:4} {p['provider']:11} {key:7} {p['description']}")
         return 0
-    print(
-        "rtvi-server: the protocol core (RTVIProcessor, registry, events) is in place; "
-        "the HTTP/WebRTC server arrives with the server issue (#4).",
-        file=sys.stderr,
+    if args.command != "serve":
+        parser.print_help()
+        return 0
+    return serve(args)
+
+
+def _draining_server_class() -> type:
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """Exits 0 after a signal-initiated drain instead of re-raising the signal."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return DrainingServer
+
+
+def serve(args: argparse.Namespace) -> int:
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env")
+    import uvicorn
+
+    from rtvi_server.server import ServerSettings, create_app
+
+    settings = ServerSettings.from_env(
+        host=args.host,
+        port=args.port,
+        bots_dir=Path(args.bots_dir),
+        default_profile=args.default_profile,
+        max_sessions=args.max_sessions,
     )
+    try:
+        app = create_app(settings)
+    except ValueError as exc:
+        print(f"rtvi-server: {exc}", file=sys.stderr)
+        return 2
+    if not (settings.bots_dir / f"{settings.default_profile}.py").is_file():
+        print(
+            f"rtvi-server: no bot file {settings.default_profile}.py in {settings.bots_dir}",
+            file=sys.stderr,
+        )
+        return 2
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"rtvi-server {__version__}: serving {settings.bots_dir}/ on {url}", flush=True)
+    print(f"  start a bot:  curl -X POST {url}/start -d '{{}}'", flush=True)
+    print(f"  API docs:     {url}/docs", flush=True)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    server = _draining_server_class()(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    )
+    server.run()
     return 0
 
 

@@ -1,0 +1,329 @@
+"""The HTTP API: start a bot, signal its WebRTC peer, see and end sessions.
+
+Routes (OpenAPI at ``/docs``):
+
+- ``POST /start`` (and ``/connect``, realtime-ai 0.2's default path): the meta
+  config; answers ``{"sessionId", "session_id", "offer_url", ...}``.
+- ``POST|PATCH /sessions/{id}/api/offer``: SmallWebRTC offer and trickle ICE.
+- ``POST|PATCH /api/offer``: the same, creating a default session on a first offer.
+- ``GET /sessions``, ``GET|DELETE /sessions/{id}``, ``GET /health``, ``GET /metrics``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from loguru import logger
+
+from rtvi_server.bots import BotArgs, load_bot_file
+from rtvi_server.server.metrics import ServerMetrics
+from rtvi_server.server.settings import ServerSettings
+from rtvi_server.server.start_payload import StartError, StartRequest, parse_start_payload
+from rtvi_server.services import ServiceSetupError
+from rtvi_server.sessions import (
+    CapacityError,
+    EndReason,
+    Session,
+    SessionManager,
+    SessionRecord,
+    ShuttingDownError,
+    UnknownPeerError,
+    WebRTCLink,
+    configure_host_candidates,
+)
+
+JSONBody = dict[str, Any]
+
+
+class ServerState:
+    """Everything the routes share; one per app."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.manager = SessionManager(max_sessions=settings.max_sessions, on_ended=self._ended)
+        self.metrics = ServerMetrics(lambda: self.manager.active)
+        self.by_pc_id: dict[str, Session] = {}
+
+    def _ended(self, session: Session) -> None:
+        reason = session.record.end_reason or EndReason.ERROR
+        self.metrics.ended[reason.value] += 1
+        self.metrics.session_duration.observe(session.record.duration)
+        if reason is EndReason.ERROR:
+            self.metrics.errors += 1
+        self.by_pc_id.pop(session.link.pc_id, None)
+
+    async def start_session(self, payload: object) -> Session:
+        """Validate, admit, build the bot; a failure at any step starts nothing."""
+        settings = self.settings
+        try:
+            request = parse_start_payload(
+                payload,
+                bots_dir=settings.bots_dir,
+                default_profile=settings.default_profile,
+                default_max_duration=settings.default_max_duration,
+                max_duration_cap=settings.max_duration_cap,
+            )
+            if request.transport != "webrtc":
+                raise StartError(
+                    f"transport {request.transport!r} is not available on this server yet",
+                    field="transport",
+                    status=501,
+                )
+        except StartError:
+            self.metrics.rejections["invalid"] += 1
+            raise
+        try:
+            self.manager.reserve()  # no await between the check and taking the slot
+        except CapacityError:
+            self.metrics.rejections["capacity"] += 1
+            raise
+        try:
+            session = await self._build(request)
+        except BaseException:
+            self.manager.release()
+            self.metrics.rejections["invalid"] += 1
+            raise
+        self.manager.add(session)
+        self.by_pc_id[session.link.pc_id] = session
+        session.watch()
+        self.metrics.starts += 1
+        return session
+
+    async def _build(self, request: StartRequest) -> Session:
+        settings = self.settings
+        session_id = uuid.uuid4().hex
+        create_bot = load_bot_file(settings.bots_dir / f"{request.profile}.py")
+        link = WebRTCLink()
+        args = BotArgs(
+            transport=link.transport,
+            services=request.services,
+            api_keys=request.api_keys,
+            config=request.config,
+            session_id=session_id,
+            body=request.extra,
+        )
+        try:
+            bot = await create_bot(args)
+        except ServiceSetupError as exc:
+            raise StartError(str(exc), field=exc.field) from exc
+        problem = bot.rtvi.check_start_config()
+        if problem is not None:
+            raise StartError(str(problem), field=problem.path)
+        record = SessionRecord(
+            id=session_id,
+            profile=request.profile,
+            services=dict(request.services),
+            transport=request.transport,
+            max_duration=request.max_duration,
+        )
+        return Session(
+            record,
+            bot,
+            link,
+            idle_timeout_secs=settings.idle_timeout_secs,
+            on_ended=self.manager.session_ended,
+            on_latency=self.metrics.turn_latency.observe,
+        )
+
+
+def _error(
+    status: int, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: JSONBody = {"info": message, "detail": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    settings.check()
+    configure_host_candidates(settings.host)
+    state = ServerState(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        yield
+        logger.info("draining sessions")
+        await state.manager.shutdown()
+
+    app = FastAPI(
+        title="rtvi-server",
+        description="Start RTVI voice bots and connect to them over WebRTC.",
+        lifespan=lifespan,
+    )
+    app.state.rtvi = state
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
+    )
+
+    open_paths = {"/health", "/metrics", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
+
+    @app.middleware("http")
+    async def authenticate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if settings.api_key and request.method != "OPTIONS" and request.url.path not in open_paths:
+            given = request.headers.get("authorization", "")
+            expected = f"Bearer {settings.api_key}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return _error(
+                    401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+                )
+        return await call_next(request)
+
+    async def read_json(request: Request) -> object:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            return await request.json()
+        except ValueError as exc:
+            raise StartError(f"the body is not valid JSON: {exc}", field="body") from exc
+
+    async def start(request: Request) -> JSONResponse:
+        try:
+            session = await state.start_session(await read_json(request))
+        except StartError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        except CapacityError as exc:
+            return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+        except ShuttingDownError as exc:
+            return _error(503, str(exc), headers={"Retry-After": "5"})
+        except Exception:
+            logger.exception("bot failed to start")
+            return _error(500, "the bot failed to start")
+        sid = session.id
+        return JSONResponse(
+            {
+                "sessionId": sid,
+                "session_id": sid,
+                "transport": "webrtc",
+                "offer_url": f"/sessions/{sid}/api/offer",
+            }
+        )
+
+    app.add_api_route("/start", start, methods=["POST"], summary="Start a bot session")
+    app.add_api_route("/connect", start, methods=["POST"], summary="Start (realtime-ai 0.2 path)")
+
+    def find(session_id: str) -> Session:
+        session = state.manager.get(session_id)
+        if session is None:
+            raise HTTPException(404, f"no session {session_id}")
+        return session
+
+    async def answer_offer(session: Session, body: object) -> JSONResponse:
+        if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
+            return _error(400, "an offer needs 'sdp' and 'type'", field="sdp")
+        if session.record.state.value in ("ending", "ended"):
+            return _error(410, f"session {session.id} has ended")
+        try:
+            answer = await session.link.offer(
+                body["sdp"],
+                str(body.get("type", "offer")),
+                body.get("pc_id"),
+                bool(body.get("restart_pc", False)),
+            )
+        except UnknownPeerError:
+            return _error(404, "unknown pc_id", field="pc_id")
+        except Exception as exc:
+            logger.warning(f"session {session.id}: offer failed: {exc!r}")
+            return _error(400, f"the offer could not be answered: {exc}", field="sdp")
+        state.by_pc_id[session.link.pc_id] = session
+        await session.start_bot()
+        return JSONResponse(answer)
+
+    async def patch_candidates(session: Session | None, body: object) -> JSONResponse:
+        if not isinstance(body, dict) or not isinstance(body.get("pc_id"), str):
+            return _error(400, "a candidate patch needs 'pc_id' and 'candidates'", field="pc_id")
+        if session is None:
+            session = state.by_pc_id.get(body["pc_id"])
+        if session is None:
+            return _error(404, "unknown pc_id", field="pc_id")
+        candidates = body.get("candidates", [])
+        if not isinstance(candidates, list):
+            return _error(400, "candidates must be an array", field="candidates")
+        try:
+            await session.link.add_candidates(body["pc_id"], candidates)
+        except UnknownPeerError:
+            return _error(404, "unknown pc_id", field="pc_id")
+        except (ValueError, AssertionError, IndexError) as exc:
+            return _error(400, f"bad candidate: {exc}", field="candidates")
+        return JSONResponse({"status": "success"})
+
+    @app.post("/sessions/{session_id}/api/offer", summary="SmallWebRTC offer for a session")
+    async def session_offer(session_id: str, request: Request) -> JSONResponse:
+        return await answer_offer(find(session_id), await request.json())
+
+    @app.patch("/sessions/{session_id}/api/offer", summary="Trickle ICE candidates")
+    async def session_patch(session_id: str, request: Request) -> JSONResponse:
+        return await patch_candidates(find(session_id), await request.json())
+
+    @app.post("/api/offer", summary="SmallWebRTC offer; a first offer starts the default bot")
+    async def bare_offer(request: Request) -> JSONResponse:
+        body = await request.json()
+        pc_id = body.get("pc_id") if isinstance(body, dict) else None
+        session = state.by_pc_id.get(pc_id) if isinstance(pc_id, str) else None
+        if session is None:
+            if pc_id:
+                return _error(404, "unknown pc_id", field="pc_id")
+            start_response = await start_from(
+                body.get("requestData") if isinstance(body, dict) else None
+            )
+            if isinstance(start_response, JSONResponse):
+                return start_response
+            session = start_response
+        return await answer_offer(session, body)
+
+    async def start_from(payload: object) -> Session | JSONResponse:
+        try:
+            return await state.start_session(payload if isinstance(payload, dict) else {})
+        except StartError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        except CapacityError as exc:
+            return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+        except ShuttingDownError as exc:
+            return _error(503, str(exc), headers={"Retry-After": "5"})
+
+    @app.patch("/api/offer", summary="Trickle ICE candidates")
+    async def bare_patch(request: Request) -> JSONResponse:
+        return await patch_candidates(None, await request.json())
+
+    @app.get("/sessions", summary="All sessions (ended ones stay for 15 minutes)")
+    async def list_sessions() -> JSONBody:
+        return {"sessions": [s.record.to_json() for s in state.manager.all()]}
+
+    @app.get("/sessions/{session_id}", summary="One session")
+    async def get_session(session_id: str) -> JSONBody:
+        return find(session_id).record.to_json()
+
+    @app.delete("/sessions/{session_id}", summary="End a session")
+    async def delete_session(session_id: str) -> JSONBody:
+        session = find(session_id)
+        if session.record.end_reason is None:
+            await session.end(EndReason.DELETED)
+        return session.record.to_json()
+
+    @app.get("/health", summary="Liveness and load")
+    async def health() -> JSONBody:
+        return {
+            "status": "ok" if state.manager.admitting else "draining",
+            "active_sessions": state.manager.active,
+            "max_sessions": settings.max_sessions,
+        }
+
+    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.exception_handler(StartError)
+    async def start_error(_request: Request, exc: StartError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    return app

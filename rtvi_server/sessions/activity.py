@@ -1,0 +1,56 @@
+"""Watches a session's pipeline for signs of life and for turn latency.
+
+Activity is anything the user or the bot does: speech, transcripts, inbound
+client messages. The observer also measures the time from the user stopping
+speaking to the bot starting to speak (the latency users feel).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pipecat.frames.frames import (
+    BotSpeakingFrame,
+    BotStartedSpeakingFrame,
+    InputTransportMessageFrame,
+    InterimTranscriptionFrame,
+    TranscriptionFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+)
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+
+_ACTIVITY = (
+    BotSpeakingFrame,
+    BotStartedSpeakingFrame,
+    InputTransportMessageFrame,
+    InterimTranscriptionFrame,
+    TranscriptionFrame,
+    UserStartedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+)
+
+
+class ActivityObserver(BaseObserver):
+    def __init__(self, on_latency: Callable[[float], None] | None = None) -> None:
+        super().__init__()
+        self.last_activity = time.monotonic()
+        self._on_latency = on_latency
+        self._user_stopped_at: float | None = None
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        frame = data.frame
+        if not data.first_push or not isinstance(frame, (*_ACTIVITY, UserStoppedSpeakingFrame)):
+            return
+        now = time.monotonic()
+        self.last_activity = now
+        if isinstance(frame, UserStoppedSpeakingFrame):
+            self._user_stopped_at = now
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            self._user_stopped_at = None
+        elif isinstance(frame, BotStartedSpeakingFrame) and self._user_stopped_at is not None:
+            if self._on_latency is not None:
+                self._on_latency(now - self._user_stopped_at)
+            self._user_stopped_at = None

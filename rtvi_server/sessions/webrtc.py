@@ -1,0 +1,153 @@
+"""One session's SmallWebRTC peer: offer/answer, trickle ICE, liveness, goodbye.
+
+The wire contract is the one ``@pipecat-ai/small-webrtc-transport`` speaks (spec
+12.3): ``POST`` an offer, ``PATCH`` candidates, a ``chat`` data channel with RTVI
+JSON and ``ping:`` keep-alives, and ``renegotiate`` / ``peerLeft`` signalling.
+pipecat's ``SmallWebRTCConnection`` does the media; this module adds what a
+server needs around it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import aioice.ice
+from aiortc.sdp import candidate_from_sdp
+from loguru import logger
+from pipecat.transports.base_transport import TransportParams
+from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
+from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+
+from rtvi_server.protocol import ProtocolError, decode, outbound
+
+_original_host_addresses = aioice.ice.get_host_addresses
+
+
+def configure_host_candidates(bind_host: str) -> list[str] | None:
+    """Choose the addresses the server offers as ICE host candidates.
+
+    aiortc (through aioice) offers every interface address except loopback. A
+    server bound to 127.0.0.1 must offer exactly 127.0.0.1, so that a client on
+    the same machine connects and nothing else is advertised; one bound to a
+    specific address offers that address; one bound to all interfaces keeps
+    aioice's choice. Returns the fixed list, or ``None`` for aioice's default.
+    """
+    fixed: list[str] | None
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    try:
+        address = ipaddress.ip_address(bind_host)
+    except ValueError:
+        address = ipaddress.ip_address("127.0.0.1") if bind_host == "localhost" else None
+    fixed = None if address is None or address.is_unspecified else [str(address)]
+
+    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        if fixed is None:
+            return _original_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
+        return [a for a in fixed if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = host_addresses
+    return fixed
+
+
+class UnknownPeerError(LookupError):
+    """A signalling request for a ``pc_id`` this session does not have."""
+
+
+class WebRTCLink:
+    """The peer connection behind one session, and its pipecat transport."""
+
+    def __init__(self, params: TransportParams | None = None) -> None:
+        self.connection = SmallWebRTCConnection(ice_servers=[])
+        self.transport = SmallWebRTCTransport(
+            self.connection,
+            params or TransportParams(audio_in_enabled=True, audio_out_enabled=True),
+        )
+        self.answered = False
+        self.connected_once = False
+        self._guard_installed = False
+
+        @self.connection.event_handler("connected")
+        async def on_connected(_connection: Any) -> None:
+            self.connected_once = True
+
+    @property
+    def pc_id(self) -> str:
+        return str(self.connection.pc_id)
+
+    async def offer(self, sdp: str, sdp_type: str, pc_id: str | None, restart_pc: bool) -> Any:
+        """Answer an offer: the first one initialises the peer, later ones renegotiate."""
+        if pc_id and pc_id != self.pc_id:
+            raise UnknownPeerError(pc_id)
+        if self.answered:
+            await self.connection.renegotiate(sdp=sdp, type=sdp_type, restart_pc=restart_pc)
+        else:
+            await self.connection.initialize(sdp=sdp, type=sdp_type)
+            self.answered = True
+            self._install_malformed_guard()
+        return self.connection.get_answer()
+
+    async def add_candidates(self, pc_id: str, candidates: Sequence[Any]) -> None:
+        if pc_id != self.pc_id or not self.answered:
+            raise UnknownPeerError(pc_id)
+        for entry in candidates:
+            if not isinstance(entry, dict):
+                raise ValueError("each candidate must be an object")
+            text = entry.get("candidate") or ""
+            if not text:
+                await self.connection.add_ice_candidate(None)  # end-of-candidates
+                continue
+            candidate = candidate_from_sdp(text.removeprefix("candidate:"))
+            candidate.sdpMid = entry.get("sdp_mid")
+            candidate.sdpMLineIndex = entry.get("sdp_mline_index")
+            await self.connection.add_ice_candidate(candidate)
+
+    def is_alive(self) -> bool:
+        """False once a client that was connected stops pinging or drops the peer."""
+        if not self.connected_once:
+            return True
+        return bool(self.connection.is_connected())
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.connection.send_app_message(message)
+
+    async def close(self) -> None:
+        """Say ``peerLeft`` and close the peer connection."""
+        try:
+            await self.connection.disconnect()
+        except Exception as exc:  # closing a half-open peer must not fail the session end
+            logger.debug(f"closing peer {self.pc_id}: {exc!r}")
+
+    def _install_malformed_guard(self) -> None:
+        """Answer text that pipecat's connection drops silently.
+
+        pipecat's data-channel handler logs and drops text that is not JSON, or
+        JSON without a ``type``; an RTVI client deserves an ``error`` (or an
+        ``error-response`` when an id can be read) so its session goes on.
+        """
+        if self._guard_installed:
+            return
+        self._guard_installed = True
+
+        @self.connection.pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            @channel.on("message")
+            def on_message(message: Any) -> None:
+                if isinstance(message, str) and message.startswith("ping"):
+                    return
+                try:
+                    parsed = json.loads(message)
+                    if isinstance(parsed, dict) and "type" in parsed:
+                        return  # pipecat delivers it; our processor answers it
+                except (ValueError, TypeError):
+                    pass
+                result = decode(message)
+                if isinstance(result, ProtocolError):
+                    reply = (
+                        outbound.error_response(result.id, result.reason)
+                        if result.id is not None
+                        else outbound.error(result.reason)
+                    )
+                    self.send(reply)

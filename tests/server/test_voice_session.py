@@ -1,0 +1,51 @@
+"""The main job end to end: rtvi-server, the offline default bot, a real WebRTC client."""
+
+import pytest
+
+from rtvi_server.testing import word_error_rate
+from rtvi_server.testing.webrtc_client import WebRTCTestClient
+
+from ..conftest import ROOT, fixture_text
+from .serverproc import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server():
+    proc = ServerProcess(bots_dir=ROOT / "bots").wait_ready()
+    yield proc
+    proc.terminate()
+
+
+async def test_spoken_turn_over_loopback_webrtc(server, fixtures):
+    wav = fixtures / "librivox_sense_and_sensibility_0870.wav"
+    async with WebRTCTestClient(server.url) as client:
+        started = await client.start({})
+        assert started["offer_url"] == f"/sessions/{started['sessionId']}/api/offer"
+        await client.connect()
+        ready = await client.request("client-ready", {})
+        assert ready["type"] == "bot-ready"
+        assert ready["data"]["version"] == "0.3.0"
+
+        described = await client.request("describe-config")
+        assert [s["name"] for s in described["data"]["config"]] == ["vad", "stt", "tts", "llm"]
+
+        client.play_wav(wav)
+        await client.wait_for_event("user-started-speaking", timeout=20)
+        # Mid-session config round trip over the data channel.
+        updated = await client.request(
+            "update-config",
+            {"config": [{"service": "llm", "options": [{"name": "temperature", "value": 0.2}]}]},
+        )
+        assert updated["type"] == "config"
+        await client.wait_for_event("user-stopped-speaking", timeout=30)
+        final = await client.wait_for_event(
+            "user-transcription", lambda m: m["data"]["final"], timeout=30
+        )
+        wer = word_error_rate(fixture_text(wav), final["data"]["text"])
+        assert wer <= 0.10, final
+        await client.wait_for_event("bot-llm-text", timeout=60)
+        await client.wait_for_event("bot-started-speaking", timeout=60)
+        await client.wait_for_event("bot-stopped-speaking", timeout=60)
+        assert client.bot_audio_peak > 1000, "the bot's audio track carried only silence"
