@@ -196,7 +196,7 @@ async def test_auth_is_required_when_a_key_is_set():
         bots_dir=BOTS, default_profile="echo", env={"RTVI_SERVER_API_KEY": token}
     ).wait_ready()
     try:
-        status, reply, headers = await post(proc.url + "/start", {})
+        status, _, headers = await post(proc.url + "/start", {})
         assert status == 401
         assert headers.get("WWW-Authenticate") == "Bearer"
         status, _, _ = await post(
@@ -221,3 +221,24 @@ def test_binding_beyond_loopback_needs_a_key():
     with pytest.raises(ValueError, match="set RTVI_SERVER_API_KEY"):
         create_app(ServerSettings(host="0.0.0.0", bots_dir=BOTS))
     create_app(ServerSettings(host="0.0.0.0", bots_dir=BOTS, api_key="k"))
+
+
+async def test_keys_never_reach_a_response_or_the_log(server):
+    status, reply, _ = await post(
+        server.url + "/start",
+        {
+            "services": {"llm": "together", "tts": "openai"},
+            "api_keys": {"together": SENTINEL, "openai": SENTINEL + "-tts"},
+        },
+    )
+    assert status == 200, reply
+    async with aiohttp.ClientSession() as http:
+        bodies = []
+        for path in ("/sessions", f"/sessions/{reply['sessionId']}", "/metrics", "/health"):
+            async with http.get(server.url + path) as r:
+                bodies.append(await r.text())
+        async with http.delete(f"{server.url}/sessions/{reply['sessionId']}") as r:
+            bodies.append(await r.text())
+    assert not [b for b in bodies if SENTINEL in b]
+    assert SENTINEL not in json.dumps(reply)
+    assert SENTINEL not in server.log()

@@ -1,0 +1,51 @@
+"""What the container does, checked without a Docker engine (there is none here)."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from rtvi_server.services import PROVIDERS
+
+from .conftest import ROOT
+
+DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is not installed (it comes with the dev extra)")
+    result = subprocess.run(
+        [hadolint, str(ROOT / "docker" / "Dockerfile")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "", result.stdout
+
+
+def test_image_installs_the_way_ci_does():
+    # Same script as .ci/run, so a green CI means the image's install step works.
+    assert "RUN scripts/bootstrap" in DOCKERFILE
+    assert "scripts/bootstrap" in (ROOT / ".ci" / "run").read_text()
+    for needed in ("pyproject.toml", "constraints.txt", "scripts/", "rtvi_server/", "bots/"):
+        assert re.search(rf"^COPY .*{re.escape(needed)}", DOCKERFILE, re.M), needed
+
+
+def test_image_runs_as_non_root_with_healthcheck_and_drain():
+    assert re.search(r"^USER (?!root|0\b)\S+", DOCKERFILE, re.M)
+    assert "HEALTHCHECK" in DOCKERFILE
+    assert "/health" in DOCKERFILE
+    assert "STOPSIGNAL SIGTERM" in DOCKERFILE
+    assert 'ENTRYPOINT [".venv/bin/rtvi-server"]' in DOCKERFILE  # exec form: PID 1 gets SIGTERM
+
+
+def test_env_example_lists_every_variable_the_server_reads():
+    example = (ROOT / ".env.example").read_text()
+    read = set()
+    for path in (ROOT / "rtvi_server").rglob("*.py"):
+        read |= set(re.findall(r'env(?:iron)?\.get\(\s*"([A-Z][A-Z0-9_]+)"', path.read_text()))
+    read |= {p.key_env for p in PROVIDERS if p.key_env}
+    read |= {p.base_url_env for p in PROVIDERS if p.base_url_env}
+    missing = sorted(v for v in read if v not in example)
+    assert not missing, missing
