@@ -22,7 +22,13 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from rtvi_server.bots import Bot, BotArgs
 from rtvi_server.processor import RTVIProcessor, create_pipeline_worker
 from rtvi_server.protocol import JSONValue
-from rtvi_server.services import create_service, find_provider, standard_services
+from rtvi_server.services import (
+    create_service,
+    find_provider,
+    llm_actions,
+    standard_services,
+    tts_actions,
+)
 
 LOCAL_DEFAULTS: Mapping[str, str] = {
     "llm": "smollm2-135m-instruct",
@@ -99,6 +105,8 @@ async def build_voice_bot(
         prompt_writable=prompt_writable,
     ):
         rtvi.register_service(service)
+    for action in [*llm_actions(context), *tts_actions()]:
+        rtvi.register_action(action)
 
     pipeline = Pipeline(
         [

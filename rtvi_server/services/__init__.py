@@ -1,5 +1,6 @@
 """Providers by name, keys kept server-side, and the standard RTVI options per service."""
 
+from rtvi_server.services.actions import llm_actions, tts_actions
 from rtvi_server.services.catalogue import (
     PROVIDERS,
     SERVICE_KINDS,
@@ -37,12 +38,14 @@ __all__ = [
     "create_service",
     "find_provider",
     "list_providers",
+    "llm_actions",
     "llm_service",
     "provider_names",
     "resolve_api_key",
     "resolve_provider",
     "standard_services",
     "stt_service",
+    "tts_actions",
     "tts_service",
     "vad_params_value",
     "vad_service",

@@ -52,7 +52,7 @@ def _settings_delta(service: Any, name: str, value: Any) -> Any:
     return settings_cls(**{name: value})
 
 
-def _messages(value: JSONValue) -> list[Any]:
+def messages_value(value: JSONValue) -> list[Any]:
     if not isinstance(value, list) or not all(
         isinstance(m, dict) and isinstance(m.get("role"), str) for m in value
     ):
@@ -109,14 +109,14 @@ def llm_service(
         await rtvi.push_frame(LLMUpdateSettingsFrame(delta=delta, service=llm))
 
     async def messages(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
-        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=_messages(option.value)))
+        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(option.value)))
 
     async def initial_messages(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
         # The start-of-session context; a later change is kept for get-config only.
         if rtvi.applying_initial_config:
             await messages(rtvi, service, option)
         else:
-            _messages(option.value)
+            messages_value(option.value)
 
     async def run_on_config(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
         if option.value is True and rtvi.applying_initial_config:

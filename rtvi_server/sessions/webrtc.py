@@ -49,7 +49,37 @@ def configure_host_candidates(bind_host: str) -> list[str] | None:
         return [a for a in fixed if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = host_addresses
+    global _loopback_only
+    _loopback_only = fixed is not None and all(ipaddress.ip_address(a).is_loopback for a in fixed)
     return fixed
+
+
+_loopback_only = False
+
+
+def _is_loopback_candidate(candidate_line: str) -> bool:
+    parts = candidate_line.split()
+    try:
+        return ipaddress.ip_address(parts[4]).is_loopback
+    except (IndexError, ValueError):
+        return False  # mDNS names and garbage: not on loopback
+
+
+def loopback_sdp(sdp: str) -> str:
+    """Drop remote candidates beyond loopback when the server is bound to loopback.
+
+    A client on this machine also offers its LAN addresses; checking them would
+    send traffic off loopback. A loopback-bound server only talks to 127.0.0.1.
+    """
+    if not _loopback_only:
+        return sdp
+    lines = sdp.split("\r\n")
+    kept = [
+        line
+        for line in lines
+        if not line.startswith("a=candidate:") or _is_loopback_candidate(line[2:])
+    ]
+    return "\r\n".join(kept)
 
 
 class UnknownPeerError(LookupError):
@@ -82,9 +112,11 @@ class WebRTCLink:
         if pc_id and pc_id != self.pc_id:
             raise UnknownPeerError(pc_id)
         if self.answered:
-            await self.connection.renegotiate(sdp=sdp, type=sdp_type, restart_pc=restart_pc)
+            await self.connection.renegotiate(
+                sdp=loopback_sdp(sdp), type=sdp_type, restart_pc=restart_pc
+            )
         else:
-            await self.connection.initialize(sdp=sdp, type=sdp_type)
+            await self.connection.initialize(sdp=loopback_sdp(sdp), type=sdp_type)
             self.answered = True
             self._install_malformed_guard()
         return self.connection.get_answer()
@@ -99,7 +131,10 @@ class WebRTCLink:
             if not text:
                 await self.connection.add_ice_candidate(None)  # end-of-candidates
                 continue
-            candidate = candidate_from_sdp(text.removeprefix("candidate:"))
+            text = text.removeprefix("a=").removeprefix("candidate:")
+            if _loopback_only and not _is_loopback_candidate("candidate:" + text):
+                continue
+            candidate = candidate_from_sdp(text)
             candidate.sdpMid = entry.get("sdp_mid")
             candidate.sdpMLineIndex = entry.get("sdp_mline_index")
             await self.connection.add_ice_candidate(candidate)

@@ -1,0 +1,97 @@
+"""Standard RTVI actions: the ones the JS LLM helper and the docs' examples call.
+
+``llm``: ``get_context``, ``set_context``, ``append_to_messages``, ``run``;
+``tts``: ``say``, ``interrupt``. They act through pipecat frames pushed from
+the RTVI processor, like the standard options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipecat.frames.frames import (
+    LLMMessagesAppendFrame,
+    LLMMessagesUpdateFrame,
+    LLMRunFrame,
+    TTSSpeakFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+
+from rtvi_server.processor import RTVIProcessor
+from rtvi_server.protocol import JSONValue, RTVIAction, RTVIActionArgument
+from rtvi_server.services.options import messages_value
+
+
+def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction]:
+    async def get_context(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        messages = [m for m in context.get_messages() if isinstance(m, dict)]
+        return {"messages": messages}
+
+    async def set_context(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        if args["interrupt"]:
+            await rtvi.interrupt_bot()
+        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(args["messages"])))
+        return True
+
+    async def append(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        run = bool(args["run_immediately"])
+        if run:
+            await rtvi.interrupt_bot()
+        frame = LLMMessagesAppendFrame(messages=messages_value(args["messages"]), run_llm=run)
+        await rtvi.push_frame(frame)
+        return True
+
+    async def run(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        if args["interrupt"]:
+            await rtvi.interrupt_bot()
+        await rtvi.push_frame(LLMRunFrame())
+        return True
+
+    interrupt = RTVIActionArgument("interrupt", "bool", default=False)
+    return [
+        RTVIAction(service, "get_context", "object", get_context),
+        RTVIAction(
+            service,
+            "set_context",
+            "bool",
+            set_context,
+            [RTVIActionArgument("messages", "array"), interrupt],
+        ),
+        RTVIAction(
+            service,
+            "append_to_messages",
+            "bool",
+            append,
+            [
+                RTVIActionArgument("messages", "array"),
+                RTVIActionArgument("run_immediately", "bool", default=False),
+            ],
+        ),
+        RTVIAction(service, "run", "bool", run, [interrupt]),
+    ]
+
+
+def tts_actions(*, service: str = "tts") -> list[RTVIAction]:
+    async def say(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        if args["interrupt"]:
+            await rtvi.interrupt_bot()
+        await rtvi.push_frame(TTSSpeakFrame(text=str(args["text"])))
+        return True
+
+    async def interrupt(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+        await rtvi.interrupt_bot()
+        return True
+
+    return [
+        RTVIAction(
+            service,
+            "say",
+            "bool",
+            say,
+            [
+                RTVIActionArgument("text", "string"),
+                RTVIActionArgument("interrupt", "bool", default=False),
+            ],
+        ),
+        RTVIAction(service, "interrupt", "bool", interrupt),
+    ]
