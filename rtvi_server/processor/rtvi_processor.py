@@ -88,6 +88,12 @@ DEFAULT_HANDLER_TIMEOUT_SECS: Final = 5.0
 FunctionResultCallback = Callable[[Any], Awaitable[None]]
 
 
+ConfigRequest = DescribeConfig | GetConfig | UpdateConfig | DescribeActions | ActionRequest
+CONFIG_REQUEST_TYPES: Final = frozenset(
+    {"describe-config", "get-config", "update-config", "describe-actions", "action"}
+)
+
+
 class RequestFailedError(Exception):
     """A request that is answered with ``error-response`` carrying this text."""
 
@@ -322,23 +328,21 @@ class RTVIProcessor(FrameProcessor):
         match request:
             case ClientReady():
                 await self._on_client_ready(request)
-            case DescribeConfig():
-                services = self._registry.describe_config()
-                await self.send_message(outbound.config_available(request.id, services))
-            case GetConfig():
-                await self.send_message(outbound.config_message(self._config, id=request.id))
-            case UpdateConfig():
-                await self._on_update_config(request)
-            case DescribeActions():
-                actions = self._registry.describe_actions()
-                await self.send_message(outbound.actions_available(request.id, actions))
-            case ActionRequest():
-                await self._on_action(request)
+            case (
+                DescribeConfig()
+                | GetConfig()
+                | UpdateConfig()
+                | DescribeActions()
+                | ActionRequest()
+            ):
+                await self.send_message(await self._config_reply(request))
             case DisconnectBot():
                 await self._call_event_handler("on_disconnect_requested")
                 await self.push_frame(EndWorkerFrame(reason="disconnect-bot"))
             case LLMFunctionCallResult():
                 await self._on_function_call_result(request)
+            case ClientMessage() if request.t in CONFIG_REQUEST_TYPES:
+                await self._serve_config_client_message(request)
             case ClientMessage():
                 await self.push_frame(RTVIClientMessageFrame(request.id, request.t, request.d))
                 await self._call_event_handler("on_client_message", request)
@@ -399,7 +403,40 @@ class RTVIProcessor(FrameProcessor):
         finally:
             self._applying_initial_config = False
 
-    async def _on_update_config(self, request: UpdateConfig) -> None:
+    async def _config_reply(self, request: ConfigRequest) -> OutboundMessage:
+        """The reply to a config-surface request (raises RequestFailedError)."""
+        match request:
+            case DescribeConfig():
+                services = self._registry.describe_config()
+                return outbound.config_available(request.id, services)
+            case GetConfig():
+                return outbound.config_message(self._config, id=request.id)
+            case UpdateConfig():
+                return await self._on_update_config(request)
+            case DescribeActions():
+                return outbound.actions_available(request.id, self._registry.describe_actions())
+            case ActionRequest():
+                return await self._on_action(request)
+
+    async def _serve_config_client_message(self, request: ClientMessage) -> None:
+        """The config surface for modern clients: ``sendClientRequest("get-config")``.
+
+        client-js 1.x cannot send config-generation request types, but it can send
+        ``client-message {t, d}``; with ``t`` naming one of them, the request is served
+        exactly as the legacy one and answered with ``server-response {t, d}``, where
+        ``d`` is what the legacy reply's ``data`` would be.
+        """
+        data = request.d if isinstance(request.d, dict) else {}
+        inner = parse_request(Envelope(type=request.t, id=request.id, data=data))
+        if isinstance(inner, ProtocolError):
+            raise RequestFailedError(inner.reason)
+        assert isinstance(
+            inner, DescribeConfig | GetConfig | UpdateConfig | DescribeActions | ActionRequest
+        )
+        reply = await self._config_reply(inner)
+        await self.send_message(outbound.server_response(request.id, request.t, reply.get("data")))
+
+    async def _on_update_config(self, request: UpdateConfig) -> OutboundMessage:
         problem = self._registry.check_config(request.config, from_client=True, path="data.config")
         if problem is not None:
             raise RequestFailedError(str(problem))
@@ -414,8 +451,8 @@ class RTVIProcessor(FrameProcessor):
                 raise
             applied.append((service, option))
         self._config = merge_config(self._config, request.config)
-        await self.send_message(outbound.config_message(self._config, id=request.id))
         await self._call_event_handler("on_config_updated", self._config)
+        return outbound.config_message(self._config, id=request.id)
 
     async def _roll_back(self, applied: list[tuple[str, OptionValue]]) -> None:
         """Re-apply the previous values of options a failed update already changed."""
@@ -436,7 +473,7 @@ class RTVIProcessor(FrameProcessor):
         where = f"option {service}.{option.name}"
         await self._run_guarded(where, declared.handler, self, service, option)
 
-    async def _on_action(self, request: ActionRequest) -> None:
+    async def _on_action(self, request: ActionRequest) -> OutboundMessage:
         bound = self._registry.bind_action(request.service, request.action, request.arguments)
         if isinstance(bound, ActionCallError):
             raise RequestFailedError(bound.reason)
@@ -447,7 +484,7 @@ class RTVIProcessor(FrameProcessor):
             raise RequestFailedError(f"{where} returned no result")
         if not matches_type(action.result, result):
             raise RequestFailedError(f"{where} returned a value that is not a {action.result}")
-        await self.send_message(outbound.action_response(request.id, result))
+        return outbound.action_response(request.id, result)
 
     async def _on_function_call_result(self, request: LLMFunctionCallResult) -> None:
         callback = self._pending_function_calls.pop(request.tool_call_id, None)

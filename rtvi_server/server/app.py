@@ -15,11 +15,13 @@ import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
 from rtvi_server.bots import BotArgs, load_bot_file
@@ -40,6 +42,7 @@ from rtvi_server.sessions import (
 )
 
 JSONBody = dict[str, Any]
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 class ServerState:
@@ -163,13 +166,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
     )
 
-    open_paths = {"/health", "/metrics", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
+    open_paths = {"/", "/health", "/metrics", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
 
     @app.middleware("http")
     async def authenticate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if settings.api_key and request.method != "OPTIONS" and request.url.path not in open_paths:
+        path = request.url.path
+        if (
+            settings.api_key
+            and request.method != "OPTIONS"
+            and path not in open_paths
+            and not path.startswith("/static/")
+        ):
             given = request.headers.get("authorization", "")
             expected = f"Bearer {settings.api_key}"
             if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -321,6 +330,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", include_in_schema=False)
+    async def web_page() -> Response:
+        if not (WEB_DIR / "static" / "app.js").is_file():
+            return HTMLResponse(
+                "<p>The web client is not built: run <code>scripts/bootstrap</code> "
+                "(needs Node.js) to build it into rtvi_server/web/static.</p>",
+                status_code=503,
+            )
+        return FileResponse(WEB_DIR / "index.html")
+
+    (WEB_DIR / "static").mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(StartError)
     async def start_error(_request: Request, exc: StartError) -> JSONResponse:

@@ -759,3 +759,48 @@ async def test_foreign_traffic_is_ignored_silently(session, raw):
     await session.send(raw)
     await session.request(rtvi("get-config"))
     assert len(session.messages) == count + 1
+
+
+async def test_modern_clients_reach_the_config_surface_through_client_requests():
+    processor, rec = make_processor()
+    async with PipelineSession(processor) as s:
+        await s.request(rtvi("client-ready", {"version": "2.1.0"}))
+        described = await s.request(
+            rtvi("client-message", {"t": "describe-config", "d": {}}, id="cm-d")
+        )
+        assert described["type"] == "server-response"
+        assert described["data"]["t"] == "describe-config"
+        assert [e["name"] for e in described["data"]["d"]["config"]] == ["vad", "tts", "llm"]
+        update = {"config": [{"service": "tts", "options": [{"name": "voice", "value": "amy"}]}]}
+        updated = await s.request(
+            rtvi("client-message", {"t": "update-config", "d": update}, id="cm-u")
+        )
+        assert updated == {
+            "label": "rtvi-ai",
+            "type": "server-response",
+            "id": "cm-u",
+            "data": {"t": "update-config", "d": {"config": updated["data"]["d"]["config"]}},
+        }
+        assert ("tts", "voice", "amy") in rec.applied
+        bad = await s.request(
+            rtvi(
+                "client-message",
+                {
+                    "t": "update-config",
+                    "d": {
+                        "config": [{"service": "tts", "options": [{"name": "speed", "value": "x"}]}]
+                    },
+                },
+                id="cm-b",
+            )
+        )
+        assert bad["type"] == "error-response"
+        assert "option tts.speed expects number, got string" in bad["data"]["error"]
+        action = await s.request(
+            rtvi(
+                "client-message", {"t": "action", "d": {"service": "llm", "action": "get_context"}}
+            )
+        )
+        assert action["data"]["d"] == {
+            "result": {"messages": [{"role": "system", "content": "Be brief."}]}
+        }
