@@ -124,6 +124,21 @@ class BotHarness:
     def events(self, type_: str) -> list[Message]:
         return [m for m in self.messages if m.get("type") == type_]
 
+    def user_stop_to_bot_audio(self) -> list[float]:
+        """Seconds from each ``user-stopped-speaking`` to the next start of bot audio."""
+        recording = self.transport.recording
+        stops = [
+            t
+            for m, t in zip(recording.messages, recording.message_times, strict=True)
+            if m.get("type") == "user-stopped-speaking"
+        ]
+        latencies = []
+        for stop in stops:
+            onset = next((o for o in recording.audio_onsets if o >= stop), None)
+            if onset is not None:
+                latencies.append(onset - stop)
+        return latencies
+
     def bot_text(self) -> str:
         """What the bot said, as its sentence-aggregated transcript."""
         return " ".join(m["data"]["text"] for m in self.events("bot-transcription"))

@@ -9,6 +9,7 @@ benchmarks of a bot's pipeline without WebRTC.
 from __future__ import annotations
 
 import asyncio
+import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,14 +49,39 @@ def read_wav_pcm16(path: Path | str, sample_rate: int = 16000) -> bytes:
     return bytes(samples.tobytes())
 
 
+AUDIO_GAP_SECS = 0.1
+
+
 @dataclass
 class Recording:
-    """What the bot sent: RTVI messages and audio (16-bit PCM at ``sample_rate``)."""
+    """What the bot sent: RTVI messages and audio (16-bit PCM at ``sample_rate``).
+
+    ``message_times`` holds when each message arrived and ``audio_onsets`` when bot
+    audio started after a pause (monotonic seconds), for latency assertions.
+    """
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    message_times: list[float] = field(default_factory=list)
     audio: bytearray = field(default_factory=bytearray)
+    audio_onsets: list[float] = field(default_factory=list)
     sample_rate: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _last_audio: float = -1.0
+
+    def add_message(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.message_times.append(time.monotonic())
+        self.changed.set()
+
+    def add_audio(self, pcm: bytes, sample_rate: int) -> None:
+        now = time.monotonic()
+        if any(pcm) and now - self._last_audio > AUDIO_GAP_SECS:
+            self.audio_onsets.append(now)
+        if any(pcm):
+            self._last_audio = now
+        self.audio.extend(pcm)
+        self.sample_rate = sample_rate
+        self.changed.set()
 
 
 class MemoryInputTransport(BaseInputTransport):
@@ -99,13 +125,10 @@ class MemoryOutputTransport(BaseOutputTransport):
     async def send_message(
         self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
     ) -> None:
-        self._recording.messages.append(frame.message)
-        self._recording.changed.set()
+        self._recording.add_message(frame.message)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        self._recording.audio.extend(frame.audio)
-        self._recording.sample_rate = frame.sample_rate
-        self._recording.changed.set()
+        self._recording.add_audio(frame.audio, frame.sample_rate)
         return True
 
 
