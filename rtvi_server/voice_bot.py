@@ -1,7 +1,8 @@
 """The standard voice pipeline, for bot files that want the usual shape in one call.
 
-VAD (Silero) -> STT -> user context -> LLM -> TTS, each provider chosen by name
-through the start payload's ``services``, the standard RTVI options registered,
+VAD (Silero, batched across sessions) -> STT -> user context -> LLM -> TTS, each
+provider chosen by name through the start payload's ``services``, the standard RTVI
+options registered,
 and the start config applied. Bot files pass their defaults and get a ``Bot``.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -19,6 +19,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 
+from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
 from rtvi_server.processor import RTVIProcessor, create_pipeline_worker
 from rtvi_server.protocol import JSONValue
@@ -79,7 +80,8 @@ async def build_voice_bot(
         await warm_up()
 
     vad_params = vad_params or VADParams(stop_secs=0.5)
-    vad = SileroVADAnalyzer(params=vad_params)
+    # One Silero model per process, batched across sessions (same decisions as pipecat's).
+    vad = BatchedSileroVADAnalyzer(params=vad_params)
     context = LLMContext()
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(vad_analyzer=vad)

@@ -1,0 +1,117 @@
+"""The batched VAD engine equals per-stream Silero, and decides exactly as pipecat does."""
+
+import asyncio
+
+import numpy as np
+import pytest
+from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+
+from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
+from rtvi_server.audio.silero_engine import WINDOW, default_model_path, pcm16_to_float
+from rtvi_server.testing import read_wav_pcm16
+
+FIXTURES = [
+    "librivox_sense_and_sensibility_0870.wav",
+    "librivox_sense_and_sensibility_0930.wav",
+    "espeak_ng_weather_question.wav",
+]
+
+
+def audio(fixtures, name, lead=1.0, tail=2.5):
+    pcm = read_wav_pcm16(fixtures / name, 16000)
+    silence = lambda s: b"\0" * int(16000 * 2 * s)  # noqa: E731
+    # Speech, a pause, the speech again: exercises start, stop and the model reset.
+    return silence(lead) + pcm + silence(tail) + pcm + silence(tail)
+
+
+def windows_of(pcm):
+    floats = pcm16_to_float(pcm)
+    n = len(floats) // WINDOW
+    return floats[: n * WINDOW].reshape(n, WINDOW)
+
+
+def test_batched_probabilities_equal_per_stream_evaluation(fixtures):
+    streams = [windows_of(audio(fixtures, f)) for f in FIXTURES] * 4  # 12 streams
+    length = min(len(w) for w in streams)
+    reference = np.zeros((len(streams), length), np.float32)
+    for i, windows in enumerate(streams):
+        model = SileroOnnxModel(str(default_model_path()))  # pipecat's own wrapper
+        for t in range(length):
+            reference[i, t] = model(windows[t][None, :], 16000)[0, 0]
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in streams]
+    batched = np.stack(
+        [engine.evaluate(ids, np.stack([w[t] for w in streams])) for t in range(length)], axis=1
+    )
+    assert engine.calls == length
+    assert np.abs(batched - reference).max() <= 1e-4
+    assert reference.max() > 0.9  # there is speech in there
+
+
+async def test_async_windows_of_many_sessions_share_model_calls():
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(16)]
+    rng = np.random.default_rng(7)
+    windows = rng.uniform(-0.3, 0.3, size=(16, WINDOW)).astype(np.float32)
+    results = await asyncio.gather(
+        *(engine.confidence(s, w) for s, w in zip(ids, windows, strict=True))
+    )
+    assert engine.calls == 1
+    assert engine.windows == 16
+    check = SileroBatchEngine()
+    single = [check.evaluate([check.open_stream()], w[None, :])[0] for w in windows]
+    assert np.allclose(results, single, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        VADParams(),
+        VADParams(stop_secs=0.2, start_secs=0.1),
+        VADParams(confidence=0.5, min_volume=0.3),
+    ],
+)
+async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params):
+    engine = SileroBatchEngine()
+    streams = [audio(fixtures, f) for f in FIXTURES]
+    chunk = 16000 * 2 * 20 // 1000  # 20 ms frames, as a transport delivers them
+    for pcm in streams:
+        reference = SileroVADAnalyzer(sample_rate=16000, params=params)
+        reference.set_sample_rate(16000)
+        expected = [
+            await reference.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)
+        ]
+        assert {s.name for s in expected} >= {"SPEAKING", "QUIET"}
+        ours = BatchedSileroVADAnalyzer(params=params, engine=engine)
+        ours.set_sample_rate(16000)
+        got = [await ours.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)]
+        assert got == expected
+
+    # All three at once, batched together: still identical, frame by frame.
+    analyzers = []
+    for _ in streams:
+        a = BatchedSileroVADAnalyzer(params=params, engine=engine)
+        a.set_sample_rate(16000)
+        analyzers.append(a)
+    calls_before = engine.calls
+    length = max(len(p) for p in streams)
+    together = [[] for _ in streams]
+    for i in range(0, length, chunk):
+        states = await asyncio.gather(
+            *(
+                a.analyze_audio(p[i : i + chunk] or b"\0" * chunk)
+                for a, p in zip(analyzers, streams, strict=True)
+            )
+        )
+        for out, state in zip(together, states, strict=True):
+            out.append(state)
+    assert engine.calls - calls_before < sum(len(p) for p in streams) // (WINDOW * 2)  # batched
+    for pcm, out in zip(streams, together, strict=True):
+        reference = SileroVADAnalyzer(sample_rate=16000, params=params)
+        reference.set_sample_rate(16000)
+        expected = [
+            await reference.analyze_audio(pcm[i : i + chunk] or b"\0" * chunk)
+            for i in range(0, length, chunk)
+        ]
+        assert out == expected
