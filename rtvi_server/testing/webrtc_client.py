@@ -88,6 +88,8 @@ class WebRTCTestClient:
         self.bot_audio_peak = 0
         self.bot_audio_frames = 0
         self.first_bot_audio_at: float | None = None
+        self.bot_audio_onsets: list[float] = []
+        self._last_loud = 0.0
         self._pc: RTCPeerConnection | None = None
         self._channel: Any = None
         self._changed = asyncio.Event()
@@ -171,8 +173,13 @@ class WebRTCTestClient:
                 assert isinstance(frame, av.AudioFrame)
                 samples = frame.to_ndarray()
                 peak = int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
-                if peak > 500 and self.first_bot_audio_at is None:
-                    self.first_bot_audio_at = time.monotonic()
+                if peak > 500:
+                    now = time.monotonic()
+                    if self.first_bot_audio_at is None:
+                        self.first_bot_audio_at = now
+                    if now - self._last_loud > 0.3:
+                        self.bot_audio_onsets.append(now)  # bot audio starts after a pause
+                    self._last_loud = now
                 self.bot_audio_peak = max(self.bot_audio_peak, peak)
                 self.bot_audio_frames += 1
 

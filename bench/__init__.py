@@ -1,0 +1,1 @@
+"""Benchmarks: rtvi-server against stock pipecat, measured in the same run."""

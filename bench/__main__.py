@@ -1,0 +1,328 @@
+"""rtvi-server against stock pipecat 1.14, alternating in one run.
+
+    .venv/bin/python -m bench                       # full run: 1, 4, 8, 16 sessions
+    .venv/bin/python -m bench --sessions 1 --turns 1   # smoke run
+
+For each session count, each side is started fresh as its own server process;
+N aiortc clients (this process) connect over loopback WebRTC and speak a
+recorded fixture in real time, turn after turn, while the server's own CPU time
+(/proc) and memory are sampled. Stand-in STT/LLM/TTS answer instantly on both
+sides, so the framework is what is measured. Writes bench/results/latest.json
+and latest.md and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rtvi_server.testing import read_wav_pcm16
+from rtvi_server.testing.webrtc_client import WebRTCTestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT.parent / "shared" / "fixtures" / "librivox_sense_and_sensibility_0870.wav"
+RESULTS = ROOT / "bench" / "results"
+STOP_SECS = 0.2
+FRAME_SECS = 0.02
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class SideResult:
+    side: str
+    sessions: int
+    connected: int = 0
+    audio_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    cpu_ms_per_frame: float = 0.0
+    cpu_utilisation: float = 0.0
+    start_to_ready_ms: list[float] = field(default_factory=list)
+    turn_extra_ms: list[float] = field(default_factory=list)
+    turns_missed: int = 0
+    rss_idle_mb: float = 0.0
+    rss_loaded_mb: float = 0.0
+
+    @property
+    def mem_per_session_mb(self) -> float:
+        return (self.rss_loaded_mb - self.rss_idle_mb) / max(1, self.connected)
+
+    def pct(self, values: list[float], q: float) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    @property
+    def holds_real_time(self) -> bool:
+        p95 = self.pct(self.turn_extra_ms, 0.95)
+        return (
+            self.connected == self.sessions
+            and self.turns_missed == 0
+            and p95 is not None
+            and p95 < 250
+            and self.cpu_utilisation < 0.95
+        )
+
+    def summary(self) -> dict[str, object]:
+        return {
+            **asdict(self),
+            "mem_per_session_mb": round(self.mem_per_session_mb, 2),
+            "turn_extra_p50_ms": self.pct(self.turn_extra_ms, 0.5),
+            "turn_extra_p95_ms": self.pct(self.turn_extra_ms, 0.95),
+            "start_to_ready_p95_ms": self.pct(self.start_to_ready_ms, 0.95),
+            "holds_real_time": self.holds_real_time,
+        }
+
+
+def proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(side: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RTVI_IDLE_TIMEOUT": "0",
+        "RTVI_MAX_SESSIONS": "500",
+    }
+    if side == "rtvi-server":
+        cmd = [
+            sys.executable,
+            "-m",
+            "rtvi_server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--bots-dir",
+            str(ROOT / "bench" / "bots"),
+            "--default-profile",
+            "standin",
+        ]
+    else:
+        cmd = [sys.executable, "-m", "bench.stock_pipecat", "--port", str(port)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{side} did not start")
+
+
+async def one_session(
+    side: str,
+    url: str,
+    speech: bytes,
+    turns: int,
+    gap: float,
+    result: SideResult,
+    connected: asyncio.Event,
+    go: asyncio.Event,
+    count: list[int],
+) -> None:
+    async with WebRTCTestClient(url) as client:
+        t0 = time.monotonic()
+        if side == "rtvi-server":
+            await client.start({})
+            await client.connect()
+        else:
+            await client.connect(offer_path="/api/offer")
+        ready = await client.request(
+            "client-ready", {"version": "2.1.0", "about": {"library": "bench"}}, timeout=30
+        )
+        assert ready["type"] == "bot-ready"
+        result.start_to_ready_ms.append((time.monotonic() - t0) * 1000)
+        count[0] += 1
+        if count[0] == result.sessions:
+            connected.set()
+        await go.wait()
+        for _ in range(turns):
+            client.microphone.play(speech)
+            client.microphone.finished.clear()
+            await client.microphone.finished.wait()
+            stopped = time.monotonic()
+            deadline = stopped + 5
+            onset = None
+            while time.monotonic() < deadline:
+                onset = next((o for o in client.bot_audio_onsets if o > stopped), None)
+                if onset is not None:
+                    break
+                await asyncio.sleep(0.01)
+            if onset is None:
+                result.turns_missed += 1
+            else:
+                result.turn_extra_ms.append((onset - stopped - STOP_SECS) * 1000)
+            await asyncio.sleep(gap)
+
+
+async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResult:
+    port = free_port()
+    proc = launch(side, port)
+    url = f"http://127.0.0.1:{port}"
+    result = SideResult(side, sessions)
+    speech = read_wav_pcm16(FIXTURE)
+    try:
+        # Warm up (first-use costs: model load, imports), then take the idle baseline.
+        warm = SideResult(side, 1)
+        await run_sessions(side, url, 1, 1, 0.5, speech, warm)
+        await asyncio.sleep(1.0)
+        result.rss_idle_mb = proc_rss_mb(proc.pid)
+        connected, go = asyncio.Event(), asyncio.Event()
+        count = [0]
+        tasks = [
+            asyncio.create_task(
+                one_session(side, url, speech, turns, gap, result, connected, go, count)
+            )
+            for _ in range(sessions)
+        ]
+        await asyncio.wait_for(connected.wait(), timeout=60 + sessions * 2)
+        result.connected = count[0]
+        cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
+        go.set()
+        await asyncio.gather(*tasks)
+        wall = time.monotonic() - wall0
+        result.cpu_seconds = proc_cpu(proc.pid) - cpu0
+        result.rss_loaded_mb = proc_rss_mb(proc.pid)
+        result.audio_seconds = wall * sessions
+        result.cpu_ms_per_frame = result.cpu_seconds / (result.audio_seconds / FRAME_SECS) * 1000
+        result.cpu_utilisation = result.cpu_seconds / wall
+        return result
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def run_sessions(
+    side: str, url: str, n: int, turns: int, gap: float, speech: bytes, result: SideResult
+) -> None:
+    connected, go = asyncio.Event(), asyncio.Event()
+    go.set()
+    await asyncio.gather(
+        *(one_session(side, url, speech, turns, gap, result, connected, go, [0]) for _ in range(n))
+    )
+
+
+HEADER = (
+    "sessions",
+    "side",
+    "CPU ms / 20 ms frame",
+    "server CPU",
+    "turn latency beyond stop_secs p50 / p95 (ms)",
+    "start to bot-ready p95 (ms)",
+    "memory / session (MB)",
+    "real time",
+)
+
+
+def row(cells: list[str] | tuple[str, ...]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(results: list[SideResult]) -> str:
+    lines = [row(HEADER), row(["---"] * len(HEADER))]
+    for r in results:
+        s = r.summary()
+        lines.append(
+            row(
+                [
+                    str(r.sessions),
+                    r.side,
+                    f"{r.cpu_ms_per_frame:.3f}",
+                    f"{r.cpu_utilisation * 100:.0f}%",
+                    f"{s['turn_extra_p50_ms'] or 0:.0f} / {s['turn_extra_p95_ms'] or 0:.0f}",
+                    f"{s['start_to_ready_p95_ms'] or 0:.0f}",
+                    f"{r.mem_per_session_mb:.1f}",
+                    "yes" if r.holds_real_time else "no",
+                ]
+            )
+        )
+    by_n: dict[int, dict[str, SideResult]] = {}
+    for r in results:
+        by_n.setdefault(r.sessions, {})[r.side] = r
+    lines += [
+        "",
+        "| sessions | CPU per frame, stock / ours | turn p95, stock / ours |",
+        "| --- | --- | --- |",
+    ]
+    for n, pair in sorted(by_n.items()):
+        ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
+        if ours and stock and ours.cpu_ms_per_frame:
+            p95o, p95s = ours.pct(ours.turn_extra_ms, 0.95), stock.pct(stock.turn_extra_ms, 0.95)
+            lat = f"{(p95s or 0) / p95o:.2f}x" if p95o else "n/a"
+            lines.append(f"| {n} | {stock.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x | {lat} |")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> list[SideResult]:
+    results = []
+    for i, n in enumerate(args.sessions):
+        order = ["rtvi-server", "stock-pipecat"] if i % 2 == 0 else ["stock-pipecat", "rtvi-server"]
+        for side in order:
+            print(f"-- {side}: {n} session(s)", flush=True)
+            results.append(await run_side(side, n, args.turns, args.gap))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sessions", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 8, 16]
+    )
+    parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
+    parser.add_argument(
+        "--gap", type=float, default=1.5, help="seconds of silence after each reply"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    from rtvi_server.sessions import configure_host_candidates
+
+    configure_host_candidates("127.0.0.1")
+    results = asyncio.run(main_async(args))
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "stop_secs": STOP_SECS,
+        "results": [r.summary() for r in results],
+    }
+    (args.out / "latest.json").write_text(json.dumps(report, indent=1))
+    md = table(results)
+    (args.out / "latest.md").write_text(md + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

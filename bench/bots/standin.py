@@ -1,0 +1,40 @@
+"""The benchmark's bot on rtvi-server: the standard pipeline with instant stand-ins."""
+
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+
+from bench.standins import InstantLLM, InstantSTT, InstantTTS
+from rtvi_server import RTVIProcessor, create_pipeline_worker
+from rtvi_server.audio import BatchedSileroVADAnalyzer
+from rtvi_server.bots import Bot, BotArgs
+from rtvi_server.services import vad_service
+
+STOP_SECS = 0.2
+
+
+async def create_bot(args: BotArgs) -> Bot:
+    params = VADParams(stop_secs=STOP_SECS)
+    user, assistant = LLMContextAggregatorPair(
+        LLMContext(),
+        user_params=LLMUserAggregatorParams(vad_analyzer=BatchedSileroVADAnalyzer(params=params)),
+    )
+    rtvi = RTVIProcessor(config=args.config)
+    rtvi.register_service(vad_service(default=params))
+    pipeline = Pipeline(
+        [
+            args.transport.input(),
+            rtvi,
+            InstantSTT(),
+            user,
+            InstantLLM(),
+            InstantTTS(),
+            args.transport.output(),
+            assistant,
+        ]
+    )
+    return Bot(worker=create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None), rtvi=rtvi)

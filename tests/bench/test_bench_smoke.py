@@ -1,0 +1,33 @@
+"""The benchmark's short run, as CI's smoke test: both sides measured, no timing assertions."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke_run_reports_both_sides(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--sessions", "1", "--turns", "1", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "latest.json").read_text())
+    sides = {r["side"]: r for r in report["results"]}
+    assert set(sides) == {"rtvi-server", "stock-pipecat"}
+    for r in sides.values():
+        assert r["connected"] == 1
+        assert r["cpu_seconds"] > 0
+        assert r["start_to_ready_ms"]
+        assert len(r["turn_extra_ms"]) + r["turns_missed"] == 1
+    table = (tmp_path / "latest.md").read_text()
+    assert "| 1 | rtvi-server |" in table
+    assert "stock / ours" in table
