@@ -9,6 +9,8 @@ event loop, without a thread hop per frame.
 
 from __future__ import annotations
 
+import weakref
+
 from pipecat.audio.vad.silero import (
     _MODEL_RESET_INTERVAL_SECS,
     _MODEL_RESET_LOW_CONFIDENCE_WINDOWS,
@@ -35,6 +37,8 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         super().__init__(sample_rate=SAMPLE_RATE, params=params)
         self._engine = engine or shared_engine()
         self._stream = self._engine.open_stream()
+        # A bot built only to validate a start request is never started or cleaned up.
+        weakref.finalize(self, self._engine.close_stream, self._stream)
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
 

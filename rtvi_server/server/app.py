@@ -18,13 +18,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
-from rtvi_server.bots import BotArgs, load_bot_file
+from rtvi_server.bots import Bot, BotArgs, load_bot_file
+from rtvi_server.memory_transport import MemoryTransport
 from rtvi_server.server.metrics import ServerMetrics
 from rtvi_server.server.settings import ServerSettings
 from rtvi_server.server.start_payload import StartError, StartRequest, parse_start_payload
@@ -33,12 +34,22 @@ from rtvi_server.sessions import (
     CapacityError,
     EndReason,
     Session,
+    SessionLink,
     SessionManager,
     SessionRecord,
     ShuttingDownError,
     UnknownPeerError,
     WebRTCLink,
+    WebSocketLink,
     configure_host_candidates,
+)
+from rtvi_server.sessions.daily import (
+    DailyLink,
+    DailySetupError,
+    create_room,
+    daily_api_key,
+    daily_transport,
+    require_daily_python,
 )
 
 JSONBody = dict[str, Any]
@@ -53,6 +64,8 @@ class ServerState:
         self.manager = SessionManager(max_sessions=settings.max_sessions, on_ended=self._ended)
         self.metrics = ServerMetrics(lambda: self.manager.active)
         self.by_pc_id: dict[str, Session] = {}
+        # Sessions whose transport arrives later (websocket): how to build their bot then.
+        self.late_bots: dict[str, Callable[[Any], Awaitable[Bot]]] = {}
 
     def _ended(self, session: Session) -> None:
         reason = session.record.end_reason or EndReason.ERROR
@@ -60,7 +73,9 @@ class ServerState:
         self.metrics.session_duration.observe(session.record.duration)
         if reason is EndReason.ERROR:
             self.metrics.errors += 1
-        self.by_pc_id.pop(session.link.pc_id, None)
+        pc_id = getattr(session.link, "pc_id", None)
+        if pc_id is not None:
+            self.by_pc_id.pop(pc_id, None)
 
     async def start_session(self, payload: object) -> Session:
         """Validate, admit, build the bot; a failure at any step starts nothing."""
@@ -73,12 +88,12 @@ class ServerState:
                 default_max_duration=settings.default_max_duration,
                 max_duration_cap=settings.max_duration_cap,
             )
-            if request.transport != "webrtc":
-                raise StartError(
-                    f"transport {request.transport!r} is not available on this server yet",
-                    field="transport",
-                    status=501,
-                )
+            if request.transport == "daily":
+                try:
+                    daily_api_key(request.api_keys)
+                    require_daily_python()
+                except DailySetupError as exc:
+                    raise StartError(str(exc), field=exc.field, status=exc.status) from exc
         except StartError:
             self.metrics.rejections["invalid"] += 1
             raise
@@ -94,7 +109,10 @@ class ServerState:
             self.metrics.rejections["invalid"] += 1
             raise
         self.manager.add(session)
-        self.by_pc_id[session.link.pc_id] = session
+        if isinstance(session.link, WebRTCLink):
+            self.by_pc_id[session.link.pc_id] = session
+        if isinstance(session.link, DailyLink):
+            await session.start_bot()  # the bot joins the room now
         session.watch()
         self.metrics.starts += 1
         return session
@@ -103,22 +121,43 @@ class ServerState:
         settings = self.settings
         session_id = uuid.uuid4().hex
         create_bot = load_bot_file(settings.bots_dir / f"{request.profile}.py")
-        link = WebRTCLink()
-        args = BotArgs(
-            transport=link.transport,
-            services=request.services,
-            api_keys=request.api_keys,
-            config=request.config,
-            session_id=session_id,
-            body=request.extra,
-        )
-        try:
-            bot = await create_bot(args)
-        except ServiceSetupError as exc:
-            raise StartError(str(exc), field=exc.field) from exc
-        problem = bot.rtvi.check_start_config()
-        if problem is not None:
-            raise StartError(str(problem), field=problem.path)
+
+        async def build(transport: Any) -> Bot:
+            args = BotArgs(
+                transport=transport,
+                services=request.services,
+                api_keys=request.api_keys,
+                config=request.config,
+                session_id=session_id,
+                body=request.extra,
+            )
+            try:
+                bot = await create_bot(args)
+            except ServiceSetupError as exc:
+                raise StartError(str(exc), field=exc.field) from exc
+            problem = bot.rtvi.check_start_config()
+            if problem is not None:
+                raise StartError(str(problem), field=problem.path)
+            return bot
+
+        link: SessionLink
+        if request.transport == "webrtc":
+            link = WebRTCLink()
+            bot: Bot | None = await build(link.transport)
+        elif request.transport == "daily":
+            await build(MemoryTransport())  # everything checked before a room exists
+            try:
+                room = await create_room(daily_api_key(request.api_keys), request.max_duration)
+            except DailySetupError as exc:
+                raise StartError(str(exc), field=exc.field, status=exc.status) from exc
+            link = DailyLink(room, daily_transport(room))
+            bot = await build(link.transport)
+        else:
+            # The socket comes later: check everything now on a stand-in transport,
+            # build the real bot when the client connects.
+            await build(MemoryTransport())
+            link, bot = WebSocketLink(), None
+            self.late_bots[session_id] = build
         record = SessionRecord(
             id=session_id,
             profile=request.profile,
@@ -209,14 +248,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
             logger.exception("bot failed to start")
             return _error(500, "the bot failed to start")
         sid = session.id
-        return JSONResponse(
-            {
-                "sessionId": sid,
-                "session_id": sid,
-                "transport": "webrtc",
-                "offer_url": f"/sessions/{sid}/api/offer",
-            }
-        )
+        body: JSONBody = {
+            "sessionId": sid,
+            "session_id": sid,
+            "transport": session.record.transport,
+        }
+        if isinstance(session.link, DailyLink):
+            body["room_url"] = session.link.room.url
+            body["token"] = session.link.room.client_token
+        elif isinstance(session.link, WebSocketLink):
+            base = str(request.base_url).replace("http", "ws", 1).rstrip("/")
+            body["ws_url"] = body["wsUrl"] = f"{base}/sessions/{sid}/ws"
+        else:
+            body["offer_url"] = f"/sessions/{sid}/api/offer"
+        return JSONResponse(body)
 
     app.add_api_route("/start", start, methods=["POST"], summary="Start a bot session")
     app.add_api_route("/connect", start, methods=["POST"], summary="Start (realtime-ai 0.2 path)")
@@ -228,6 +273,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return session
 
     async def answer_offer(session: Session, body: object) -> JSONResponse:
+        if not isinstance(session.link, WebRTCLink):
+            return _error(409, f"session {session.id} does not use webrtc", field="transport")
         if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
             return _error(400, "an offer needs 'sdp' and 'type'", field="sdp")
         if session.record.state.value in ("ending", "ended"):
@@ -249,12 +296,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return JSONResponse(answer)
 
     async def patch_candidates(session: Session | None, body: object) -> JSONResponse:
+        if session is not None and not isinstance(session.link, WebRTCLink):
+            return _error(409, f"session {session.id} does not use webrtc", field="transport")
         if not isinstance(body, dict) or not isinstance(body.get("pc_id"), str):
             return _error(400, "a candidate patch needs 'pc_id' and 'candidates'", field="pc_id")
         if session is None:
             session = state.by_pc_id.get(body["pc_id"])
         if session is None:
             return _error(404, "unknown pc_id", field="pc_id")
+        if not isinstance(session.link, WebRTCLink):
+            return _error(409, f"session {session.id} does not use webrtc", field="transport")
         candidates = body.get("candidates", [])
         if not isinstance(candidates, list):
             return _error(400, "candidates must be an array", field="candidates")
@@ -303,6 +354,31 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.patch("/api/offer", summary="Trickle ICE candidates")
     async def bare_patch(request: Request) -> JSONResponse:
         return await patch_candidates(None, await request.json())
+
+    @app.websocket("/sessions/{session_id}/ws")
+    async def session_socket(websocket: WebSocket, session_id: str) -> None:
+        """The ``websocket`` transport: protobuf frames (``?token=`` when auth is on)."""
+        if settings.api_key:
+            given = websocket.headers.get("authorization", "").removeprefix("Bearer ")
+            given = given or websocket.query_params.get("token", "")
+            if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+                await websocket.close(code=4401)
+                return
+        session = state.manager.get(session_id)
+        build = state.late_bots.pop(session_id, None)
+        if session is None or build is None or not isinstance(session.link, WebSocketLink):
+            await websocket.close(code=4404)
+            return
+        await websocket.accept()
+        transport = session.link.bind(websocket)
+        try:
+            session.attach(await build(transport))
+            await session.start_bot()
+        except Exception as exc:
+            logger.exception(f"session {session_id}: bot failed to start")
+            await session.end(EndReason.ERROR, detail=str(exc))
+            return
+        await session.wait_ended()
 
     @app.get("/sessions", summary="All sessions (ended ones stay for 15 minutes)")
     async def list_sessions() -> JSONBody:

@@ -22,7 +22,7 @@ from rtvi_server.bots import Bot
 from rtvi_server.protocol import outbound
 from rtvi_server.sessions.activity import ActivityObserver
 from rtvi_server.sessions.lifecycle import END_MESSAGES, EndReason, SessionRecord, SessionState
-from rtvi_server.sessions.webrtc import WebRTCLink
+from rtvi_server.sessions.link import SessionLink
 
 WATCH_INTERVAL_SECS = 0.25
 
@@ -31,15 +31,14 @@ class Session:
     def __init__(
         self,
         record: SessionRecord,
-        bot: Bot,
-        link: WebRTCLink,
+        bot: Bot | None,
+        link: SessionLink,
         *,
         idle_timeout_secs: float | None,
         on_ended: Callable[[Session], None],
         on_latency: Callable[[float], None] | None = None,
     ) -> None:
         self.record = record
-        self.bot = bot
         self.link = link
         self._idle_timeout = idle_timeout_secs
         self._on_ended = on_ended
@@ -51,21 +50,25 @@ class Session:
         self._started_monotonic = time.monotonic()
         self._disconnect_requested = False
         self._said_goodbye = False
-        self._wire_events()
+        self.bot: Bot | None = None
+        if bot is not None:
+            self.attach(bot)
 
     @property
     def id(self) -> str:
         return self.record.id
 
-    def _wire_events(self) -> None:
-        worker = self.bot.worker
+    def attach(self, bot: Bot) -> None:
+        """Give the session its bot (at start, or when a late-bound transport connects)."""
+        self.bot = bot
+        worker = bot.worker
         worker.add_observer(self._activity)
 
-        @self.bot.rtvi.event_handler("on_disconnect_requested")
+        @bot.rtvi.event_handler("on_disconnect_requested")
         async def on_disconnect(_rtvi: Any) -> None:
             # The pipeline is about to end and close the peer: say why while we still can.
             self._disconnect_requested = True
-            self._say_goodbye(EndReason.DISCONNECT_BOT, None)
+            await self._say_goodbye(EndReason.DISCONNECT_BOT, None)
 
         @worker.event_handler("on_pipeline_error")
         async def on_error(_worker: Any, frame: ErrorFrame) -> None:
@@ -82,7 +85,7 @@ class Session:
 
     async def start_bot(self) -> None:
         """Run the bot's pipeline (on the first answered offer)."""
-        if self._run_task is not None:
+        if self._run_task is not None or self.bot is None:
             return
         await self._runner.add_workers(self.bot.worker)
         self._run_task = asyncio.create_task(self._run(), name=f"bot-{self.id}")
@@ -118,7 +121,7 @@ class Session:
             self._ending = asyncio.create_task(self._end(reason, detail), name=f"end-{self.id}")
         return self._ending
 
-    def _say_goodbye(self, reason: EndReason, detail: str | None) -> bool:
+    async def _say_goodbye(self, reason: EndReason, detail: str | None) -> bool:
         """Tell the client why the session ends (once): ``error`` if fatal, then
         ``server-message`` ``{"type": "session-ended", "reason", "message"}``."""
         if self._said_goodbye:
@@ -127,8 +130,8 @@ class Session:
         text = END_MESSAGES[reason]
         try:
             if reason is EndReason.ERROR:
-                self.link.send(outbound.error(f"{text} {detail or ''}".strip(), fatal=True))
-            self.link.send(
+                await self.link.send(outbound.error(f"{text} {detail or ''}".strip(), fatal=True))
+            await self.link.send(
                 outbound.server_message(
                     {"type": "session-ended", "reason": reason.value, "message": text}
                 )
@@ -138,6 +141,14 @@ class Session:
             return False
         return True
 
+    async def wait_ended(self) -> None:
+        """Until the session has ended (whoever ended it)."""
+        while self.record.state is not SessionState.ENDED:
+            if self._ending is not None:
+                await asyncio.shield(self._ending)
+            else:
+                await asyncio.sleep(WATCH_INTERVAL_SECS)
+
     async def end(self, reason: EndReason, *, detail: str | None = None) -> None:
         await asyncio.shield(self.schedule_end(reason, detail=detail))
 
@@ -146,14 +157,15 @@ class Session:
         record.state = SessionState.ENDING
         record.end_reason = reason
         logger.info(f"session {self.id} ending: {reason.value}")
-        if self._say_goodbye(reason, detail):
+        if await self._say_goodbye(reason, detail):
             await asyncio.sleep(0.05)  # let the data channel carry the goodbye
         current = asyncio.current_task()
         for task in (self._watch_task,):
             if task is not None and task is not current:
                 task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.bot.worker.cancel(reason=reason.value), timeout=10)
+        if self.bot is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.bot.worker.cancel(reason=reason.value), timeout=10)
         if self._run_task is not None and self._run_task is not current:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._run_task, timeout=10)

@@ -91,7 +91,7 @@ class WebRTCLink:
 
     def __init__(self, params: TransportParams | None = None) -> None:
         self.connection = SmallWebRTCConnection(ice_servers=[])
-        self.transport = SmallWebRTCTransport(
+        self._transport = SmallWebRTCTransport(
             self.connection,
             params or TransportParams(audio_in_enabled=True, audio_out_enabled=True),
         )
@@ -102,6 +102,10 @@ class WebRTCLink:
         @self.connection.event_handler("connected")
         async def on_connected(_connection: Any) -> None:
             self.connected_once = True
+
+    @property
+    def transport(self) -> SmallWebRTCTransport:
+        return self._transport
 
     @property
     def pc_id(self) -> str:
@@ -145,7 +149,7 @@ class WebRTCLink:
             return True
         return bool(self.connection.is_connected())
 
-    def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any]) -> None:
         self.connection.send_app_message(message)
 
     async def close(self) -> None:
@@ -185,4 +189,4 @@ class WebRTCLink:
                         if result.id is not None
                         else outbound.error(result.reason)
                     )
-                    self.send(reply)
+                    self.connection.send_app_message(reply)

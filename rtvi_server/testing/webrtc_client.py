@@ -30,8 +30,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from rtvi_server.memory_transport import read_wav_pcm16
 from rtvi_server.sessions.webrtc import configure_host_candidates
-from rtvi_server.testing.memory_transport import read_wav_pcm16
 
 Message = dict[str, Any]
 SAMPLE_RATE = 16000

@@ -122,10 +122,10 @@ async def test_bad_start_is_a_4xx_naming_the_field(server, name, body, raw, fiel
     assert SENTINEL not in json.dumps(reply)
 
 
-async def test_unavailable_transport_is_refused_before_starting(server):
+async def test_daily_without_its_key_is_refused_before_starting(server):
     status, reply, _ = await post(server.url + "/start", {"transport": "daily"})
-    assert status == 501
-    assert reply["field"] == "transport"
+    assert status == 400
+    assert reply["field"] == "api_keys.daily"
 
 
 async def test_a_bot_that_fails_to_build_is_a_500_and_frees_its_slot(server):
