@@ -1,15 +1,16 @@
 """rtvi-server: real-time voice bots that speak RTVI, on pipecat.
 
 The public API a bot file uses. Everything else is internal and may change.
+The pipecat-facing names load on first use, so ``rtvi_server.protocol`` can be
+imported (and used) without pipecat.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from rtvi_server._version import __version__
-from rtvi_server.processor import (
-    RequestFailedError,
-    RTVIEventObserver,
-    RTVIProcessor,
-    create_pipeline_worker,
-)
 from rtvi_server.protocol import (
     NOT_GIVEN,
     ClientInfo,
@@ -23,6 +24,31 @@ from rtvi_server.protocol import (
     RTVIServiceOption,
     ServiceConfig,
 )
+
+if TYPE_CHECKING:
+    from rtvi_server.processor import (
+        RequestFailedError,
+        RTVIEventObserver,
+        RTVIProcessor,
+        create_pipeline_worker,
+    )
+
+_LAZY = {
+    "RTVIProcessor": "rtvi_server.processor",
+    "RTVIEventObserver": "rtvi_server.processor",
+    "RequestFailedError": "rtvi_server.processor",
+    "create_pipeline_worker": "rtvi_server.processor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rtvi_server' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "NOT_GIVEN",

@@ -235,9 +235,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         except ValueError as exc:
             raise StartError(f"the body is not valid JSON: {exc}", field="body") from exc
 
-    async def start(request: Request) -> JSONResponse:
+    async def start_from(payload: object) -> Session | JSONResponse:
+        """Start a session, or the response that says why not (one mapping for all routes)."""
         try:
-            session = await state.start_session(await read_json(request))
+            return await state.start_session(payload)
         except StartError as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
         except CapacityError as exc:
@@ -247,6 +248,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
         except Exception:
             logger.exception("bot failed to start")
             return _error(500, "the bot failed to start")
+
+    async def start(request: Request) -> JSONResponse:
+        try:
+            payload = await read_json(request)
+        except StartError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        session = await start_from(payload)
+        if isinstance(session, JSONResponse):
+            return session
         sid = session.id
         body: JSONBody = {
             "sessionId": sid,
@@ -333,23 +343,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if session is None:
             if pc_id:
                 return _error(404, "unknown pc_id", field="pc_id")
+            request_data = body.get("requestData") if isinstance(body, dict) else None
             start_response = await start_from(
-                body.get("requestData") if isinstance(body, dict) else None
+                request_data if isinstance(request_data, dict) else {}
             )
             if isinstance(start_response, JSONResponse):
                 return start_response
             session = start_response
         return await answer_offer(session, body)
-
-    async def start_from(payload: object) -> Session | JSONResponse:
-        try:
-            return await state.start_session(payload if isinstance(payload, dict) else {})
-        except StartError as exc:
-            return JSONResponse(exc.body(), status_code=exc.status)
-        except CapacityError as exc:
-            return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
-        except ShuttingDownError as exc:
-            return _error(503, str(exc), headers={"Retry-After": "5"})
 
     @app.patch("/api/offer", summary="Trickle ICE candidates")
     async def bare_patch(request: Request) -> JSONResponse:

@@ -20,8 +20,7 @@ from pipecat.workers.runner import WorkerRunner
 from rtvi_server.bots import Bot, BotArgs, CreateBot, load_bot_file
 from rtvi_server.memory_transport import MemoryTransport, read_wav_pcm16
 from rtvi_server.protocol import Config, JSONValue, parse_config
-
-Message = dict[str, Any]
+from rtvi_server.testing.message_log import Message, MessageLog
 
 
 class BotHarness:
@@ -37,6 +36,8 @@ class BotHarness:
         if not isinstance(parsed, Config):
             raise ValueError(f"invalid config: {parsed}")
         self.transport = MemoryTransport()
+        recording = self.transport.recording
+        self._log = MessageLog(recording.messages, recording.changed)
         self._args = BotArgs(
             transport=self.transport,
             services=dict(services or {}),
@@ -102,27 +103,15 @@ class BotHarness:
 
     async def wait_for(self, match: Callable[[Message], bool], timeout: float = 30) -> Message:
         """The first message (already received or still to come) that ``match`` accepts."""
-        recording = self.transport.recording
-
-        async def poll() -> Message:
-            while True:
-                for message in recording.messages:
-                    if match(message):
-                        return message
-                recording.changed.clear()
-                await recording.changed.wait()
-
-        return await asyncio.wait_for(poll(), timeout)
+        return await self._log.wait_for(match, timeout)
 
     async def wait_for_event(
         self, type_: str, match: Callable[[Message], bool] | None = None, timeout: float = 30
     ) -> Message:
-        return await self.wait_for(
-            lambda m: m.get("type") == type_ and (match is None or match(m)), timeout
-        )
+        return await self._log.wait_for_event(type_, match, timeout)
 
     def events(self, type_: str) -> list[Message]:
-        return [m for m in self.messages if m.get("type") == type_]
+        return self._log.events(type_)
 
     def user_stop_to_bot_audio(self) -> list[float]:
         """Seconds from each ``user-stopped-speaking`` to the next start of bot audio."""

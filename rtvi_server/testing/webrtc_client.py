@@ -32,8 +32,8 @@ from aiortc.mediastreams import MediaStreamError
 
 from rtvi_server.memory_transport import read_wav_pcm16
 from rtvi_server.sessions.webrtc import configure_host_candidates
+from rtvi_server.testing.message_log import Message, MessageLog
 
-Message = dict[str, Any]
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 
@@ -81,7 +81,8 @@ class WebRTCTestClient:
         configure_host_candidates("127.0.0.1")
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.messages: list[Message] = []
+        self._log = MessageLog()
+        self.messages: list[Message] = self._log.messages
         self.signalling: list[Message] = []
         self.session_id: str | None = None
         self.microphone = WavMicrophone()
@@ -92,7 +93,6 @@ class WebRTCTestClient:
         self._last_loud = 0.0
         self._pc: RTCPeerConnection | None = None
         self._channel: Any = None
-        self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._ping_task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -141,8 +141,8 @@ class WebRTCTestClient:
             if isinstance(message, dict) and message.get("type") == "signalling":
                 self.signalling.append(message)
             elif isinstance(message, dict):
-                self.messages.append(message)
-            self._changed.set()
+                self._log.add(message)
+            self._log.changed.set()
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -208,33 +208,23 @@ class WebRTCTestClient:
         return await self.wait_for(lambda m: m.get("id") == msg_id, timeout)
 
     async def wait_for(self, match: Callable[[Message], bool], timeout: float = 30) -> Message:
-        async def poll() -> Message:
-            while True:
-                for message in self.messages:
-                    if match(message):
-                        return message
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(poll(), timeout)
+        return await self._log.wait_for(match, timeout)
 
     async def wait_for_event(
         self, type_: str, match: Callable[[Message], bool] | None = None, timeout: float = 30
     ) -> Message:
-        return await self.wait_for(
-            lambda m: m.get("type") == type_ and (match is None or match(m)), timeout
-        )
+        return await self._log.wait_for_event(type_, match, timeout)
 
     async def wait_for_signal(self, kind: str, timeout: float = 10) -> None:
         async def poll() -> None:
             while not any(s.get("message", {}).get("type") == kind for s in self.signalling):
-                self._changed.clear()
-                await self._changed.wait()
+                self._log.changed.clear()
+                await self._log.changed.wait()
 
         await asyncio.wait_for(poll(), timeout)
 
     def events(self, type_: str) -> list[Message]:
-        return [m for m in self.messages if m.get("type") == type_]
+        return self._log.events(type_)
 
     async def close(self) -> None:
         for task in self._tasks:
