@@ -28,7 +28,15 @@ def test_image_installs_the_way_ci_does():
     # Same script as .ci/run, so a green CI means the image's install step works.
     assert "RUN scripts/bootstrap" in DOCKERFILE
     assert "scripts/bootstrap" in (ROOT / ".ci" / "run").read_text()
-    for needed in ("pyproject.toml", "constraints.txt", "scripts/", "rtvi_server/", "bots/"):
+    for needed in (
+        "pyproject.toml",
+        "constraints.txt",
+        "scripts/",
+        "rtvi_server/",
+        "bots/",
+        "clients/package-lock.json",
+        "clients/web/",
+    ):
         assert re.search(rf"^COPY .*{re.escape(needed)}", DOCKERFILE, re.M), needed
 
 
