@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="bot file used when a start payload names none (default: default)",
     )
     serve.add_argument("--max-sessions", type=int, help="sessions at once before 429 (default 20)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the sessions (default 1; e.g. one per core)",
+    )
     commands.add_parser("providers", help="list the providers this install knows")
     return parser
 
@@ -93,7 +99,12 @@ def serve(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
     )
     try:
-        app = create_app(settings)
+        if args.workers > 1:
+            from rtvi_server.server.front import create_front_app
+
+            app = create_front_app(settings, args.workers)
+        else:
+            app = create_app(settings)
     except ValueError as exc:
         print(f"rtvi-server: {exc}", file=sys.stderr)
         return 2

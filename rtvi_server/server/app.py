@@ -12,6 +12,7 @@ Routes (OpenAPI at ``/docs``):
 from __future__ import annotations
 
 import hmac
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -186,7 +187,8 @@ def _error(
 
 def create_app(settings: ServerSettings) -> FastAPI:
     settings.check()
-    configure_host_candidates(settings.host)
+    # Behind a multi-worker front, ICE offers the front's address (RTVI_ICE_HOST).
+    configure_host_candidates(os.environ.get("RTVI_ICE_HOST") or settings.host)
     state = ServerState(settings)
 
     @asynccontextmanager

@@ -29,6 +29,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         max_sessions: int | None = None,
         host: str = "127.0.0.1",
+        extra_args: list[str] | None = None,
     ) -> None:
         self.port = free_port()
         self.host = host
@@ -49,6 +50,7 @@ class ServerProcess:
         ]
         if max_sessions is not None:
             cmd += ["--max-sessions", str(max_sessions)]
+        cmd += extra_args or []
         full_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         full_env.update(env or {})
         full_env["PYTHONUNBUFFERED"] = "1"
