@@ -22,6 +22,7 @@ from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from rtvi_server.protocol import ProtocolError, decode, outbound
+from rtvi_server.sessions.quiet_track import QuietAudioTrack
 
 _original_host_addresses = aioice.ice.get_host_addresses
 
@@ -102,6 +103,26 @@ class WebRTCLink:
         @self.connection.event_handler("connected")
         async def on_connected(_connection: Any) -> None:
             self.connected_once = True
+
+        self._use_quiet_track()
+
+    def _use_quiet_track(self) -> None:
+        """Swap pipecat's always-sending bot audio track for a QuietAudioTrack.
+
+        pipecat creates its track when the client connects; this wraps that step
+        (pipecat-ai 1.14 internals, pinned) and replaces the track right after.
+        """
+        client: Any = self._transport._client
+        create_tracks = client._handle_client_connected
+
+        async def with_quiet_track() -> None:
+            await create_tracks()
+            if client._audio_output_track is not None:
+                quiet = QuietAudioTrack(sample_rate=client._out_sample_rate)
+                client._audio_output_track = quiet
+                self.connection.replace_audio_track(quiet)
+
+        client._handle_client_connected = with_quiet_track
 
     @property
     def transport(self) -> SmallWebRTCTransport:
