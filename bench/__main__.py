@@ -140,42 +140,40 @@ def launch(side: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{side} did not start")
 
 
-async def one_session_guarded(
-    side: str,
-    url: str,
-    speech: bytes,
-    turns: int,
-    gap: float,
-    result: SideResult,
-    connected: asyncio.Event,
-    go: asyncio.Event,
-    count: list[int],
-) -> None:
+@dataclass
+class Run:
+    """One side's run at one session count: what every session shares."""
+
+    side: str
+    url: str
+    speech: bytes
+    turns: int
+    gap: float
+    result: SideResult
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+    all_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    connected: int = 0
+    failed: int = 0
+
+    def settled(self) -> None:
+        """One more session connected or failed; release the start once all have."""
+        if self.connected + self.failed >= self.result.sessions:
+            self.all_connected.set()
+
+
+async def one_session_guarded(run: Run) -> None:
     """A session that fails (cannot connect, no bot-ready) is counted, never waited on."""
     try:
-        await asyncio.wait_for(
-            one_session(side, url, speech, turns, gap, result, connected, go, count),
-            timeout=60 + turns * 30,
-        )
+        await asyncio.wait_for(one_session(run), timeout=60 + run.turns * 30)
     except Exception:
-        result.failed += 1
-        count[1] += 1
-        if count[0] + count[1] >= result.sessions:
-            connected.set()
+        run.result.failed += 1
+        run.failed += 1
+        run.settled()
 
 
-async def one_session(
-    side: str,
-    url: str,
-    speech: bytes,
-    turns: int,
-    gap: float,
-    result: SideResult,
-    connected: asyncio.Event,
-    go: asyncio.Event,
-    count: list[int],
-) -> None:
-    async with WebRTCTestClient(url) as client:
+async def one_session(run: Run) -> None:
+    side, result = run.side, run.result
+    async with WebRTCTestClient(run.url) as client:
         t0 = time.monotonic()
         if side == "rtvi-server":
             await client.start({})
@@ -187,12 +185,11 @@ async def one_session(
         )
         assert ready["type"] == "bot-ready"
         result.start_to_ready_ms.append((time.monotonic() - t0) * 1000)
-        count[0] += 1
-        if count[0] + count[1] >= result.sessions:
-            connected.set()
-        await go.wait()
-        for _ in range(turns):
-            client.microphone.play(speech)
+        run.connected += 1
+        run.settled()
+        await run.go.wait()
+        for _ in range(run.turns):
+            client.microphone.play(run.speech)
             client.microphone.finished.clear()
             await client.microphone.finished.wait()
             stopped = time.monotonic()
@@ -207,7 +204,7 @@ async def one_session(
                 result.turns_missed += 1
             else:
                 result.turn_extra_ms.append((onset - stopped - STOP_SECS) * 1000)
-            await asyncio.sleep(gap)
+            await asyncio.sleep(run.gap)
 
 
 async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResult:
@@ -218,22 +215,17 @@ async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResu
     speech = read_wav_pcm16(FIXTURE)
     try:
         # Warm up (first-use costs: model load, imports), then take the idle baseline.
-        warm = SideResult(side, 1)
-        await run_sessions(side, url, 1, 1, 0.5, speech, warm)
+        warm = Run(side, url, speech, turns=1, gap=0.5, result=SideResult(side, 1))
+        warm.go.set()
+        await one_session_guarded(warm)
         await asyncio.sleep(1.0)
         result.rss_idle_mb = proc_rss_mb(proc.pid)
-        connected, go = asyncio.Event(), asyncio.Event()
-        count = [0, 0]  # connected, failed
-        tasks = [
-            asyncio.create_task(
-                one_session_guarded(side, url, speech, turns, gap, result, connected, go, count)
-            )
-            for _ in range(sessions)
-        ]
-        await connected.wait()
-        result.connected = count[0]
+        run = Run(side, url, speech, turns=turns, gap=gap, result=result)
+        tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
+        await run.all_connected.wait()
+        result.connected = run.connected
         cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
-        go.set()
+        run.go.set()
         await asyncio.gather(*tasks)
         wall = time.monotonic() - wall0
         result.cpu_seconds = proc_cpu(proc.pid) - cpu0
@@ -248,19 +240,6 @@ async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResu
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-async def run_sessions(
-    side: str, url: str, n: int, turns: int, gap: float, speech: bytes, result: SideResult
-) -> None:
-    connected, go = asyncio.Event(), asyncio.Event()
-    go.set()
-    await asyncio.gather(
-        *(
-            one_session_guarded(side, url, speech, turns, gap, result, connected, go, [0, 0])
-            for _ in range(n)
-        )
-    )
 
 
 HEADER = (
