@@ -31,6 +31,8 @@ _ACTIVITY = (
     UserStartedSpeakingFrame,
     VADUserStartedSpeakingFrame,
 )
+# Everything the observer reacts to, built once: it sees every frame push, audio included.
+_WATCHED = (*_ACTIVITY, UserStoppedSpeakingFrame)
 
 
 class ActivityObserver(BaseObserver):
@@ -42,7 +44,7 @@ class ActivityObserver(BaseObserver):
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
-        if not data.first_push or not isinstance(frame, (*_ACTIVITY, UserStoppedSpeakingFrame)):
+        if not data.first_push or not isinstance(frame, _WATCHED):
             return
         now = time.monotonic()
         self.last_activity = now

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from pipecat.workers.runner import WorkerRunner
 from rtvi_server.bots import Bot, BotArgs, CreateBot, load_bot_file
 from rtvi_server.memory_transport import MemoryTransport, read_wav_pcm16
 from rtvi_server.protocol import Config, JSONValue, parse_config
-from rtvi_server.testing.message_log import Message, MessageLog
+from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
 
-class BotHarness:
+class BotHarness(ReceivesMessages):
     def __init__(
         self,
         create_bot: CreateBot,
@@ -100,18 +100,6 @@ class BotHarness:
 
     async def silence(self, seconds: float) -> None:
         await self.transport.input().silence(seconds)
-
-    async def wait_for(self, match: Callable[[Message], bool], timeout: float = 30) -> Message:
-        """The first message (already received or still to come) that ``match`` accepts."""
-        return await self._log.wait_for(match, timeout)
-
-    async def wait_for_event(
-        self, type_: str, match: Callable[[Message], bool] | None = None, timeout: float = 30
-    ) -> Message:
-        return await self._log.wait_for_event(type_, match, timeout)
-
-    def events(self, type_: str) -> list[Message]:
-        return self._log.events(type_)
 
     def user_stop_to_bot_audio(self) -> list[float]:
         """Seconds from each ``user-stopped-speaking`` to the next start of bot audio."""

@@ -45,3 +45,21 @@ class MessageLog:
 
     def events(self, type_: str) -> list[Message]:
         return [m for m in self.messages if m.get("type") == type_]
+
+
+class ReceivesMessages:
+    """Waiting on received messages, for test clients that keep a ``MessageLog``."""
+
+    _log: MessageLog
+
+    async def wait_for(self, match: Callable[[Message], bool], timeout: float = 30) -> Message:
+        """The first message (already received or still to come) that ``match`` accepts."""
+        return await self._log.wait_for(match, timeout)
+
+    async def wait_for_event(
+        self, type_: str, match: Callable[[Message], bool] | None = None, timeout: float = 30
+    ) -> Message:
+        return await self._log.wait_for_event(type_, match, timeout)
+
+    def events(self, type_: str) -> list[Message]:
+        return self._log.events(type_)

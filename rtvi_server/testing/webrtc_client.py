@@ -15,7 +15,7 @@ import fractions
 import itertools
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from rtvi_server.memory_transport import read_wav_pcm16
 from rtvi_server.sessions.webrtc import configure_host_candidates
-from rtvi_server.testing.message_log import Message, MessageLog
+from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms
@@ -74,7 +74,7 @@ class WavMicrophone(MediaStreamTrack):
         return frame
 
 
-class WebRTCTestClient:
+class WebRTCTestClient(ReceivesMessages):
     """One client session against a running rtvi-server."""
 
     def __init__(self, base_url: str, *, token: str | None = None) -> None:
@@ -207,14 +207,6 @@ class WebRTCTestClient:
         msg_id = await self.send(type_, data)
         return await self.wait_for(lambda m: m.get("id") == msg_id, timeout)
 
-    async def wait_for(self, match: Callable[[Message], bool], timeout: float = 30) -> Message:
-        return await self._log.wait_for(match, timeout)
-
-    async def wait_for_event(
-        self, type_: str, match: Callable[[Message], bool] | None = None, timeout: float = 30
-    ) -> Message:
-        return await self._log.wait_for_event(type_, match, timeout)
-
     async def wait_for_signal(self, kind: str, timeout: float = 10) -> None:
         async def poll() -> None:
             while not any(s.get("message", {}).get("type") == kind for s in self.signalling):
@@ -222,9 +214,6 @@ class WebRTCTestClient:
                 await self._log.changed.wait()
 
         await asyncio.wait_for(poll(), timeout)
-
-    def events(self, type_: str) -> list[Message]:
-        return self._log.events(type_)
 
     async def close(self) -> None:
         for task in self._tasks:
