@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aioice.ice
 from aiortc.sdp import candidate_from_sdp
 from loguru import logger
+from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
+from rtvi_server.audio.opus import opus_available
 from rtvi_server.protocol import ProtocolError, decode, outbound
+from rtvi_server.sessions.inline_audio import InlineAudioInput
 from rtvi_server.sessions.quiet_track import QuietAudioTrack
 
 _original_host_addresses = aioice.ice.get_host_addresses
@@ -90,7 +93,7 @@ class UnknownPeerError(LookupError):
 class WebRTCLink:
     """The peer connection behind one session, and its pipecat transport."""
 
-    def __init__(self, params: TransportParams | None = None) -> None:
+    def __init__(self, params: TransportParams | None = None, *, inline_audio: bool = True) -> None:
         self.connection = SmallWebRTCConnection(ice_servers=[])
         self._transport = SmallWebRTCTransport(
             self.connection,
@@ -104,6 +107,11 @@ class WebRTCLink:
         async def on_connected(_connection: Any) -> None:
             self.connected_once = True
 
+        self.inline_audio: InlineAudioInput | None = None
+        if inline_audio and opus_available():
+            self.inline_audio = InlineAudioInput()
+            client: Any = self._transport._client
+            client.read_audio_frame = self._read_inline_audio  # pipecat 1.14's reader, pinned
         self._use_quiet_track()
 
     def _use_quiet_track(self) -> None:
@@ -117,12 +125,24 @@ class WebRTCLink:
 
         async def with_quiet_track() -> None:
             await create_tracks()
+            self._attach_inline_audio()  # pipecat's track wrapper just paused the receiver
             if client._audio_output_track is not None:
                 quiet = QuietAudioTrack(sample_rate=client._out_sample_rate)
                 client._audio_output_track = quiet
                 self.connection.replace_audio_track(quiet)
 
         client._handle_client_connected = with_quiet_track
+
+    def _attach_inline_audio(self) -> None:
+        if self.inline_audio is not None:
+            for receiver in self.connection.pc.getReceivers():
+                self.inline_audio.attach(receiver)
+
+    def _read_inline_audio(self) -> AsyncIterator[InputAudioRawFrame]:
+        """pipecat's client reader, fed by the inline decoder at the pipeline's rate."""
+        assert self.inline_audio is not None
+        self._attach_inline_audio()
+        return self.inline_audio.frames(self._transport._client._in_sample_rate)
 
     @property
     def transport(self) -> SmallWebRTCTransport:
@@ -144,6 +164,7 @@ class WebRTCLink:
             await self.connection.initialize(sdp=loopback_sdp(sdp), type=sdp_type)
             self.answered = True
             self._install_malformed_guard()
+        self._attach_inline_audio()
         return self.connection.get_answer()
 
     async def add_candidates(self, pc_id: str, candidates: Sequence[Any]) -> None:
@@ -175,6 +196,8 @@ class WebRTCLink:
 
     async def close(self) -> None:
         """Say ``peerLeft`` and close the peer connection."""
+        if self.inline_audio is not None:
+            self.inline_audio.close()
         try:
             await self.connection.disconnect()
         except Exception as exc:  # closing a half-open peer must not fail the session end

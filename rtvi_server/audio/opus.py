@@ -1,0 +1,113 @@
+"""Opus decoding straight to the pipeline's rate, for the listening path.
+
+aiortc decodes every Opus packet to 48 kHz stereo (in a thread per receiver)
+and pipecat then resamples each frame to 16 kHz mono. libopus can decode to 8,
+12, 16, 24 or 48 kHz mono itself, which is cheaper than decoding at 48 kHz and
+leaves nothing to resample. PyAV's decoder always asks libopus for 48 kHz, so
+this module calls libopus directly: the system's ``libopus.so.0`` when there is
+one, else the copy PyAV's wheel bundles.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import importlib.util
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+OPUS_RATES: Final = frozenset({8000, 12000, 16000, 24000, 48000})
+# The longest Opus packet is 120 ms.
+_MAX_PACKET_SECS: Final = 0.12
+
+
+class OpusUnavailableError(RuntimeError):
+    """No libopus could be loaded; callers fall back to aiortc's decoder."""
+
+
+def _candidates() -> list[str]:
+    found = ctypes.util.find_library("opus")
+    names = [found] if found else []
+    names.append("libopus.so.0")
+    spec = importlib.util.find_spec("av")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent.parent / "av.libs"
+        names += sorted(str(p) for p in bundled.glob("libopus*.so*"))
+    return names
+
+
+@cache
+def load_libopus() -> ctypes.CDLL:
+    """The libopus library, with the three functions this module uses typed."""
+    for name in _candidates():
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        lib.opus_decoder_create.restype = ctypes.c_void_p
+        lib.opus_decoder_create.argtypes = [
+            ctypes.c_int32,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.c_int),
+        ]
+        lib.opus_decode.restype = ctypes.c_int
+        lib.opus_decode.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_int32,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
+        lib.opus_decoder_destroy.restype = None
+        lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+        return lib
+    raise OpusUnavailableError("libopus was not found (neither the system's nor PyAV's)")
+
+
+def opus_available() -> bool:
+    try:
+        load_libopus()
+    except OpusUnavailableError:
+        return False
+    return True
+
+
+class OpusDecoder:
+    """One Opus stream decoded to 16-bit mono PCM at ``sample_rate``."""
+
+    _state: int | None = None
+
+    def __init__(self, sample_rate: int = 16000) -> None:
+        if sample_rate not in OPUS_RATES:
+            raise ValueError(f"Opus decodes at {sorted(OPUS_RATES)} Hz, not {sample_rate}")
+        self._lib = load_libopus()
+        error = ctypes.c_int(0)
+        self._state = self._lib.opus_decoder_create(sample_rate, 1, ctypes.byref(error))
+        if error.value != 0 or not self._state:
+            raise OpusUnavailableError(f"opus_decoder_create failed ({error.value})")
+        self.sample_rate = sample_rate
+        self._max_samples = int(sample_rate * _MAX_PACKET_SECS)
+        self._pcm = ctypes.create_string_buffer(self._max_samples * 2)
+
+    def decode(self, packet: bytes) -> bytes:
+        """PCM for one packet (empty for an undecodable one: a lost packet is a gap)."""
+        if self._state is None:
+            raise RuntimeError("decoder closed")
+        if not packet:
+            return b""  # libopus would conceal a lost packet with up to 120 ms of sound
+        samples = self._lib.opus_decode(
+            self._state, packet, len(packet), self._pcm, self._max_samples, 0
+        )
+        if samples <= 0:
+            return b""
+        return ctypes.string_at(self._pcm, samples * 2)
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._lib.opus_decoder_destroy(self._state)
+            self._state = None
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""The peer's audio, decoded on the event loop straight to the pipeline's rate.
+
+Stock path, per 20 ms packet: aiortc hands the encoded frame to a decoder
+thread, which decodes 48 kHz stereo and posts it back to the loop with
+``run_coroutine_threadsafe`` (a task per frame); pipecat's reader then waits on
+the track with ``wait_for`` (another task per frame), resamples to 16 kHz mono
+and converts through numpy. Here the receiver's decode stage is replaced by a
+call on the loop that decodes the packet with libopus at the pipeline's rate
+into a bounded queue, and pipecat's reader is replaced by one that turns that
+PCM into ``InputAudioRawFrame``s: no thread hop, no resampler, no per-frame task.
+
+The two aiortc names touched (the receiver's decoder queue and ``_enabled``) and
+pipecat's client reader are pinned by constraints.txt and covered by tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from loguru import logger
+from pipecat.audio.utils import create_stream_resampler
+from pipecat.frames.frames import InputAudioRawFrame
+
+from rtvi_server.audio.opus import OPUS_RATES, OpusDecoder
+
+# About one second of 20 ms packets; older audio is dropped when nobody reads.
+QUEUE_PACKETS = 50
+
+
+class _InlineDecodeStage:
+    """Stands in for an aiortc receiver's decoder queue.
+
+    aiortc calls ``put((codec, encoded_frame))`` from the event loop for every
+    complete frame, and ``put(None)`` when the receiver stops; its decoder
+    thread blocks on ``get()``. Frames are decoded here, on the loop; the thread
+    just waits for the stop so that aiortc's shutdown (which joins it) works.
+    """
+
+    def __init__(self, sink: InlineAudioInput, original: Any) -> None:
+        self._sink = sink
+        self._original = original
+        self._stopped = threading.Event()
+
+    def put(self, item: Any) -> None:
+        if item is None:
+            self._stopped.set()
+            self._original.put(None)  # a thread started before the swap waits there
+            self._sink.end()
+            return
+        codec, encoded_frame = item
+        if codec.name.lower() == "opus":
+            self._sink.accept(encoded_frame.data)
+
+    def get(self) -> None:
+        self._stopped.wait()
+        return
+
+
+class InlineAudioInput:
+    """Feeds one pipecat SmallWebRTC client from an inline Opus decoder."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_PACKETS)
+        self._decoder: OpusDecoder | None = None
+        self.packets = 0
+        self.dropped = 0
+
+    def attach(self, receiver: Any) -> bool:
+        """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
+        if getattr(receiver, "track", None) is None or receiver.track.kind != "audio":
+            return False
+        current = receiver._RTCRtpReceiver__decoder_queue
+        if not isinstance(current, _InlineDecodeStage):
+            receiver._RTCRtpReceiver__decoder_queue = _InlineDecodeStage(self, current)
+        receiver._enabled = True
+        return True
+
+    def start(self, sample_rate: int) -> None:
+        """Decode at ``sample_rate`` from now on (48 kHz when Opus has no such rate)."""
+        rate = sample_rate if sample_rate in OPUS_RATES else 48000
+        if self._decoder is None or self._decoder.sample_rate != rate:
+            if self._decoder is not None:
+                self._decoder.close()
+            self._decoder = OpusDecoder(rate)
+
+    def accept(self, packet: bytes) -> None:
+        if self._decoder is None:
+            return  # the pipeline has not started: nobody would hear it
+        pcm = self._decoder.decode(packet)
+        if not pcm:
+            return
+        self.packets += 1
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(pcm)
+
+    def end(self) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def frames(self, sample_rate: int) -> AsyncIterator[InputAudioRawFrame]:
+        """pipecat's ``read_audio_frame``: one frame per decoded packet, at ``sample_rate``."""
+        self.start(sample_rate)
+        assert self._decoder is not None
+        decoded_rate = self._decoder.sample_rate
+        # Only a rate Opus cannot decode to (e.g. 44.1 kHz) needs a resampler.
+        resampler = create_stream_resampler() if decoded_rate != sample_rate else None
+        while True:
+            pcm = await self._queue.get()
+            if pcm is None:
+                logger.debug("inline audio input: the peer's audio track ended")
+                continue  # a renegotiated peer may attach a new receiver
+            if resampler is not None:
+                pcm = await resampler.resample(pcm, decoded_rate, sample_rate)
+            yield InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
