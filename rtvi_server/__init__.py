@@ -27,10 +27,12 @@ from rtvi_server.protocol import (
 
 if TYPE_CHECKING:
     from rtvi_server.processor import (
+        ListeningUserAggregator,
         RequestFailedError,
         RTVIEventObserver,
         RTVIProcessor,
         create_pipeline_worker,
+        listening_aggregators,
     )
 
 _LAZY = {
@@ -38,6 +40,8 @@ _LAZY = {
     "RTVIEventObserver": "rtvi_server.processor",
     "RequestFailedError": "rtvi_server.processor",
     "create_pipeline_worker": "rtvi_server.processor",
+    "ListeningUserAggregator": "rtvi_server.processor",
+    "listening_aggregators": "rtvi_server.processor",
 }
 
 
@@ -56,6 +60,7 @@ __all__ = [
     "ClientMessage",
     "Config",
     "Generation",
+    "ListeningUserAggregator",
     "OptionValue",
     "RTVIAction",
     "RTVIActionArgument",
@@ -67,4 +72,5 @@ __all__ = [
     "ServiceConfig",
     "__version__",
     "create_pipeline_worker",
+    "listening_aggregators",
 ]

@@ -14,14 +14,11 @@ from typing import Any
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
+from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
-from rtvi_server.processor import RTVIProcessor, create_pipeline_worker
+from rtvi_server.processor import RTVIProcessor, create_pipeline_worker, listening_aggregators
 from rtvi_server.protocol import JSONValue
 from rtvi_server.services import (
     create_service,
@@ -83,7 +80,8 @@ async def build_voice_bot(
     # One Silero model per process, batched across sessions (same decisions as pipecat's).
     vad = BatchedSileroVADAnalyzer(params=vad_params)
     context = LLMContext()
-    user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
+    # The user's audio stops at the user aggregator: nothing after it needs it.
+    user_aggregator, assistant_aggregator = listening_aggregators(
         context, user_params=LLMUserAggregatorParams(vad_analyzer=vad)
     )
 

@@ -3,15 +3,13 @@
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
+from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 
 from bench.standins import InstantLLM, InstantSTT, InstantTTS
 from rtvi_server import RTVIProcessor, create_pipeline_worker
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
+from rtvi_server.processor import listening_aggregators
 from rtvi_server.services import vad_service
 
 STOP_SECS = 0.2
@@ -19,7 +17,7 @@ STOP_SECS = 0.2
 
 async def create_bot(args: BotArgs) -> Bot:
     params = VADParams(stop_secs=STOP_SECS)
-    user, assistant = LLMContextAggregatorPair(
+    user, assistant = listening_aggregators(
         LLMContext(),
         user_params=LLMUserAggregatorParams(vad_analyzer=BatchedSileroVADAnalyzer(params=params)),
     )

@@ -1,5 +1,6 @@
 """The RTVI endpoint inside a pipecat pipeline: processor, observer, worker."""
 
+from rtvi_server.processor.aggregators import ListeningUserAggregator, listening_aggregators
 from rtvi_server.processor.observer import RTVIEventObserver
 from rtvi_server.processor.rtvi_processor import (
     DEFAULT_HANDLER_TIMEOUT_SECS,
@@ -10,8 +11,10 @@ from rtvi_server.processor.session_worker import create_pipeline_worker
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT_SECS",
+    "ListeningUserAggregator",
     "RTVIEventObserver",
     "RTVIProcessor",
     "RequestFailedError",
     "create_pipeline_worker",
+    "listening_aggregators",
 ]

@@ -1,0 +1,61 @@
+"""The listening user aggregator: pipecat's, except that the user's audio stops there."""
+
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMAssistantAggregator,
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.tests.utils import run_test
+
+from rtvi_server.audio import BatchedSileroVADAnalyzer
+from rtvi_server.processor import ListeningUserAggregator, listening_aggregators
+from rtvi_server.testing import read_wav_pcm16
+
+
+def spoken_frames(fixtures):
+    pcm = read_wav_pcm16(fixtures / "librivox_sense_and_sensibility_0930.wav", 16000)
+    pcm = b"\0" * 16000 + pcm + b"\0" * 32000  # half a second of quiet either side
+    return [
+        InputAudioRawFrame(audio=pcm[i : i + 640], sample_rate=16000, num_channels=1)
+        for i in range(0, len(pcm) - 639, 640)
+    ]
+
+
+def user_params():
+    return LLMUserAggregatorParams(
+        vad_analyzer=BatchedSileroVADAnalyzer(params=VADParams(stop_secs=0.2))
+    )
+
+
+def count(frames, kind):
+    return sum(isinstance(f, kind) for f in frames)
+
+
+async def test_audio_stops_at_the_user_aggregator_and_vad_events_do_not(fixtures):
+    ours, _ = listening_aggregators(LLMContext(), user_params=user_params())
+    stock, _ = LLMContextAggregatorPair(LLMContext(), user_params=user_params())
+    got, _ = await run_test(ours, frames_to_send=spoken_frames(fixtures))
+    expected, _ = await run_test(stock, frames_to_send=spoken_frames(fixtures))
+
+    assert count(expected, InputAudioRawFrame) > 100
+    assert count(got, InputAudioRawFrame) == 0
+    for kind in (VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame):
+        assert count(got, kind) == count(expected, kind) >= 1
+    without_audio = [type(f) for f in expected if not isinstance(f, InputAudioRawFrame)]
+    assert [type(f) for f in got] == without_audio
+
+
+def test_the_pair_is_wired_as_pipecat_wires_it():
+    context = LLMContext()
+    user, assistant = listening_aggregators(context)
+    assert isinstance(user, ListeningUserAggregator)
+    assert isinstance(assistant, LLMAssistantAggregator)
+    assert user.context is context
+    assert assistant.context is context
