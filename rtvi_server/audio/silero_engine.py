@@ -6,18 +6,23 @@ gets to them are evaluated together in one call with per-stream recurrent state
 and context, so the per-window cost falls with the number of live sessions.
 Results equal per-stream evaluation (tests check it to 1e-4).
 
-The model file is the Silero v5 ONNX model pipecat ships; onnxruntime runs it
-on the CPU.
+Two backends run the same Silero model: onnxruntime on the CPU (the default:
+the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
+package ships), which runs on a CUDA GPU when one is present, where a large
+batch costs little more than a small one. ``RTVI_VAD_BACKEND`` picks one for the
+process: ``onnx``, ``torch``, or ``auto`` (torch when CUDA is available, else onnx).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import importlib.util
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +36,90 @@ STATE_SHAPE: Final = (2, 128)
 Float32Array = npt.NDArray[np.float32]
 
 
+BACKENDS: Final = ("onnx", "torch", "auto")
+
+
 def default_model_path() -> Path:
     return Path(str(importlib.resources.files("pipecat.audio.vad.data") / "silero_vad.onnx"))
+
+
+def torchscript_model_path() -> Path:
+    """The TorchScript Silero model of the silero-vad package (the same weights)."""
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the torch VAD backend needs the silero-vad package")
+    return Path(spec.origin).parent / "data" / "silero_vad.jit"
+
+
+class SileroBackend(Protocol):
+    """One batched step of the 16 kHz Silero model: (B, 576) windows with context,
+    (2, B, 128) state in; (B, 1) probabilities and the next state out."""
+
+    name: str
+
+    def run(self, batch: Float32Array, state: Float32Array) -> tuple[Any, Any]: ...
+
+
+class OnnxSilero:
+    name = "onnx"
+
+    def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(
+            str(model_path or default_model_path()),
+            providers=["CPUExecutionProvider"],
+            sess_options=options,
+        )
+        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+
+    def run(self, batch: Float32Array, state: Float32Array) -> tuple[Any, Any]:
+        output, new_state = self._session.run(
+            None, {"input": batch, "state": state, "sr": self._sr}
+        )
+        return output, new_state
+
+
+class TorchSilero:
+    """The TorchScript model's 16 kHz network, on ``device`` (CUDA when present)."""
+
+    def __init__(self, device: str | None = None, *, threads: int = 1) -> None:
+        import torch
+
+        self._torch = torch
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.name = f"torch-{self.device}"
+        if self.device == "cpu":
+            torch.set_num_threads(threads)
+        load: Any = torch.jit.load
+        scripted = load(str(torchscript_model_path()), map_location=self.device)
+        scripted.eval()
+        self._model = scripted._model  # the 16 kHz network: (x with context, state)
+
+    def run(self, batch: Float32Array, state: Float32Array) -> tuple[Any, Any]:
+        torch = self._torch
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+            h = torch.from_numpy(np.ascontiguousarray(state)).to(self.device, non_blocking=True)
+            output, new_state = self._model(x, h)
+            return output.cpu().numpy(), new_state.cpu().numpy()
+
+
+def create_backend(kind: str | None = None, *, threads: int = 1) -> SileroBackend:
+    """The backend ``kind`` names (default: ``RTVI_VAD_BACKEND``, else onnx)."""
+    kind = (kind or os.environ.get("RTVI_VAD_BACKEND") or "onnx").lower()
+    if kind not in BACKENDS:
+        raise ValueError(f"RTVI_VAD_BACKEND must be one of {', '.join(BACKENDS)}, not {kind!r}")
+    if kind == "auto":
+        try:
+            import torch
+        except ImportError:
+            return OnnxSilero(threads=threads)
+        kind = "torch" if torch.cuda.is_available() else "onnx"
+    if kind == "torch":
+        return TorchSilero(threads=threads)
+    return OnnxSilero(threads=threads)
 
 
 @dataclass
@@ -48,16 +135,8 @@ class _Stream:
 class SileroBatchEngine:
     """Batched Silero VAD over many independent audio streams (16 kHz)."""
 
-    def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = threads
-        self._session = onnxruntime.InferenceSession(
-            str(model_path or default_model_path()),
-            providers=["CPUExecutionProvider"],
-            sess_options=options,
-        )
-        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+    def __init__(self, backend: SileroBackend | None = None, *, threads: int = 1) -> None:
+        self.backend = backend or create_backend(threads=threads)
         self._streams: dict[int, _Stream] = {}
         self._ids = itertools.count(1)
         self._pending: list[tuple[int, Float32Array, asyncio.Future[float]]] = []
@@ -90,9 +169,7 @@ class SileroBatchEngine:
         contexts = np.stack([s.context for s in streams])
         batch = np.concatenate((contexts, windows), axis=1)
         state = np.stack([s.state for s in streams], axis=1)
-        output, new_state = self._session.run(
-            None, {"input": batch, "state": state, "sr": self._sr}
-        )
+        output, new_state = self.backend.run(batch, state)
         for i, stream in enumerate(streams):
             stream.state = new_state[:, i, :]
             stream.context = batch[i, -CONTEXT:]

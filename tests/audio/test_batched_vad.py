@@ -8,7 +8,14 @@ from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
-from rtvi_server.audio.silero_engine import WINDOW, default_model_path, pcm16_to_float
+from rtvi_server.audio.silero_engine import (
+    WINDOW,
+    OnnxSilero,
+    TorchSilero,
+    create_backend,
+    default_model_path,
+    pcm16_to_float,
+)
 from rtvi_server.testing import read_wav_pcm16
 
 FIXTURES = [
@@ -25,13 +32,22 @@ def audio(fixtures, name, lead=1.0, tail=2.5):
     return silence(lead) + pcm + silence(tail) + pcm + silence(tail)
 
 
+BACKENDS = {"onnx": OnnxSilero, "torch": lambda: TorchSilero("cpu")}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request):
+    """Each CPU backend; the torch one is what runs on a GPU when there is one."""
+    return BACKENDS[request.param]()
+
+
 def windows_of(pcm):
     floats = pcm16_to_float(pcm)
     n = len(floats) // WINDOW
     return floats[: n * WINDOW].reshape(n, WINDOW)
 
 
-def test_batched_probabilities_equal_per_stream_evaluation(fixtures):
+def test_batched_probabilities_equal_per_stream_evaluation(fixtures, backend):
     streams = [windows_of(audio(fixtures, f)) for f in FIXTURES] * 4  # 12 streams
     length = min(len(w) for w in streams)
     reference = np.zeros((len(streams), length), np.float32)
@@ -39,7 +55,7 @@ def test_batched_probabilities_equal_per_stream_evaluation(fixtures):
         model = SileroOnnxModel(str(default_model_path()))  # pipecat's own wrapper
         for t in range(length):
             reference[i, t] = model(windows[t][None, :], 16000)[0, 0]
-    engine = SileroBatchEngine()
+    engine = SileroBatchEngine(backend)
     ids = [engine.open_stream() for _ in streams]
     batched = np.stack(
         [engine.evaluate(ids, np.stack([w[t] for w in streams])) for t in range(length)], axis=1
@@ -72,8 +88,8 @@ async def test_async_windows_of_many_sessions_share_model_calls():
         VADParams(confidence=0.5, min_volume=0.3),
     ],
 )
-async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params):
-    engine = SileroBatchEngine()
+async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params, backend):
+    engine = SileroBatchEngine(backend)
     streams = [audio(fixtures, f) for f in FIXTURES]
     chunk = 16000 * 2 * 20 // 1000  # 20 ms frames, as a transport delivers them
     for pcm in streams:
@@ -115,3 +131,31 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
             for i in range(0, length, chunk)
         ]
         assert out == expected
+
+
+def test_backend_choice(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_BACKEND", "tpu")
+    with pytest.raises(ValueError, match="RTVI_VAD_BACKEND"):
+        create_backend()
+    monkeypatch.setenv("RTVI_VAD_BACKEND", "torch")
+    assert create_backend().name.startswith("torch-")
+    monkeypatch.delenv("RTVI_VAD_BACKEND")
+    assert create_backend().name == "onnx"
+    import torch
+
+    expected = "torch-cuda" if torch.cuda.is_available() else "onnx"
+    assert create_backend("auto").name == expected
+
+
+@pytest.mark.skipif(
+    not __import__("torch").cuda.is_available(), reason="no CUDA device on this machine"
+)
+def test_gpu_backend_equals_the_cpu_model(fixtures):
+    streams = [windows_of(audio(fixtures, f)) for f in FIXTURES] * 43  # 129 streams
+    length = min(len(w) for w in streams)
+    gpu, cpu = SileroBatchEngine(TorchSilero("cuda")), SileroBatchEngine(OnnxSilero())
+    gpu_ids = [gpu.open_stream() for _ in streams]
+    cpu_ids = [cpu.open_stream() for _ in streams]
+    for t in range(length):
+        windows = np.stack([w[t] for w in streams])
+        assert np.abs(gpu.evaluate(gpu_ids, windows) - cpu.evaluate(cpu_ids, windows)).max() <= 1e-4
