@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -44,6 +46,7 @@ class SideResult:
     cpu_seconds: float = 0.0
     cpu_ms_per_frame: float = 0.0
     cpu_utilisation: float = 0.0
+    listen_cpu_ms_per_frame: float = 0.0
     start_to_ready_ms: list[float] = field(default_factory=list)
     turn_extra_ms: list[float] = field(default_factory=list)
     turns_missed: int = 0
@@ -150,6 +153,7 @@ class Run:
     turns: int
     gap: float
     result: SideResult
+    room_tone: bytes = b""
     go: asyncio.Event = field(default_factory=asyncio.Event)
     all_connected: asyncio.Event = field(default_factory=asyncio.Event)
     connected: int = 0
@@ -187,7 +191,10 @@ async def one_session(run: Run) -> None:
         result.start_to_ready_ms.append((time.monotonic() - t0) * 1000)
         run.connected += 1
         run.settled()
+        # Listening: a quiet room (noise well under the VAD's min_volume) until the turns start.
+        client.microphone.play(run.room_tone)
         await run.go.wait()
+        client.microphone.clear()
         for _ in range(run.turns):
             client.microphone.play(run.speech)
             client.microphone.finished.clear()
@@ -207,7 +214,15 @@ async def one_session(run: Run) -> None:
             await asyncio.sleep(run.gap)
 
 
-async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResult:
+def room_tone(seconds: float) -> bytes:
+    """Quiet noise (about -60 dBFS): what an open microphone in a quiet room sends."""
+    rng = np.random.default_rng(1)
+    return rng.normal(0, 30, int(16000 * seconds)).astype(np.int16).tobytes()
+
+
+async def run_side(
+    side: str, sessions: int, turns: int, gap: float, listen_secs: float
+) -> SideResult:
     port = free_port()
     proc = launch(side, port)
     url = f"http://127.0.0.1:{port}"
@@ -221,9 +236,16 @@ async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResu
         await asyncio.sleep(1.0)
         result.rss_idle_mb = proc_rss_mb(proc.pid)
         run = Run(side, url, speech, turns=turns, gap=gap, result=result)
+        run.room_tone = room_tone(listen_secs + 60)
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
         await run.all_connected.wait()
         result.connected = run.connected
+        if listen_secs > 0 and run.connected:
+            await asyncio.sleep(1.0)  # every microphone is streaming
+            cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
+            await asyncio.sleep(listen_secs)
+            frames = run.connected * (time.monotonic() - wall0) / FRAME_SECS
+            result.listen_cpu_ms_per_frame = (proc_cpu(proc.pid) - cpu0) / frames * 1000
         cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
         run.go.set()
         await asyncio.gather(*tasks)
@@ -245,7 +267,8 @@ async def run_side(side: str, sessions: int, turns: int, gap: float) -> SideResu
 HEADER = (
     "sessions",
     "side",
-    "CPU ms / 20 ms frame",
+    "listening CPU ms / 20 ms frame",
+    "conversation CPU ms / 20 ms frame",
     "server CPU",
     "turn latency beyond stop_secs p50 / p95 (ms)",
     "start to bot-ready p95 (ms)",
@@ -267,6 +290,7 @@ def table(results: list[SideResult]) -> str:
                 [
                     str(r.sessions),
                     r.side,
+                    f"{r.listen_cpu_ms_per_frame:.3f}",
                     f"{r.cpu_ms_per_frame:.3f}",
                     f"{r.cpu_utilisation * 100:.0f}%",
                     f"{s['turn_extra_p50_ms'] or 0:.0f} / {s['turn_extra_p95_ms'] or 0:.0f}",
@@ -281,15 +305,22 @@ def table(results: list[SideResult]) -> str:
         by_n.setdefault(r.sessions, {})[r.side] = r
     lines += [
         "",
-        "| sessions | CPU per frame, stock / ours | turn p95, stock / ours |",
-        "| --- | --- | --- |",
+        "| sessions | listening CPU, stock / ours | conversation CPU, stock / ours"
+        " | turn p95, stock / ours |",
+        "| --- | --- | --- | --- |",
     ]
     for n, pair in sorted(by_n.items()):
         ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
         if ours and stock and ours.cpu_ms_per_frame:
             p95o, p95s = ours.pct(ours.turn_extra_ms, 0.95), stock.pct(stock.turn_extra_ms, 0.95)
             lat = f"{(p95s or 0) / p95o:.2f}x" if p95o else "n/a"
-            lines.append(f"| {n} | {stock.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x | {lat} |")
+            listen = (
+                f"{stock.listen_cpu_ms_per_frame / ours.listen_cpu_ms_per_frame:.2f}x"
+                if ours.listen_cpu_ms_per_frame
+                else "n/a"
+            )
+            conversation = f"{stock.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x"
+            lines.append(f"| {n} | {listen} | {conversation} | {lat} |")
     return "\n".join(lines)
 
 
@@ -299,7 +330,7 @@ async def main_async(args: argparse.Namespace) -> list[SideResult]:
         order = ["rtvi-server", "stock-pipecat"] if i % 2 == 0 else ["stock-pipecat", "rtvi-server"]
         for side in order:
             print(f"-- {side}: {n} session(s)", flush=True)
-            results.append(await run_side(side, n, args.turns, args.gap))
+            results.append(await run_side(side, n, args.turns, args.gap, args.listen))
     return results
 
 
@@ -313,6 +344,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
     parser.add_argument(
         "--gap", type=float, default=1.5, help="seconds of silence after each reply"
+    )
+    parser.add_argument(
+        "--listen", type=float, default=5.0, help="seconds of quiet listening measured first"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -55,6 +55,11 @@ class WavMicrophone(MediaStreamTrack):
         self._pending.extend(pcm)
         self.finished.clear()
 
+    def clear(self) -> None:
+        """Stop what is playing; silence follows."""
+        self._pending.clear()
+        self.finished.set()
+
     async def recv(self) -> av.AudioFrame:
         if self._start is None:
             self._start = time.monotonic()
