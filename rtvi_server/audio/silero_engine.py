@@ -5,6 +5,8 @@ here) plus a thread hop. Here, the windows that are pending when the event loop
 gets to them are evaluated together in one call with per-stream recurrent state
 and context, so the per-window cost falls with the number of live sessions.
 Results equal per-stream evaluation (tests check it to 1e-4).
+``RTVI_VAD_GATHER_MS`` lets the engine wait that long for more sessions'
+windows before a call: fewer, larger calls for that much later VAD decisions.
 
 Two backends run the same Silero model: onnxruntime on the CPU (the default:
 the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
@@ -137,6 +139,7 @@ class SileroBatchEngine:
 
     def __init__(self, backend: SileroBackend | None = None, *, threads: int = 1) -> None:
         self.backend = backend or create_backend(threads=threads)
+        self.gather_secs = float(os.environ.get("RTVI_VAD_GATHER_MS", "0")) / 1000
         self._streams: dict[int, _Stream] = {}
         self._ids = itertools.count(1)
         self._pending: list[tuple[int, Float32Array, asyncio.Future[float]]] = []
@@ -184,7 +187,10 @@ class SileroBatchEngine:
         self._pending.append((stream_id, window, future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            if self.gather_secs > 0:
+                asyncio.get_running_loop().call_later(self.gather_secs, self._flush)
+            else:
+                asyncio.get_running_loop().call_soon(self._flush)
         return await future
 
     def _flush(self) -> None:

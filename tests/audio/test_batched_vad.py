@@ -80,6 +80,23 @@ async def test_async_windows_of_many_sessions_share_model_calls():
     assert np.allclose(results, single, atol=1e-4)
 
 
+async def test_a_gather_window_batches_windows_that_arrive_apart(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "30")
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(4)]
+    windows = np.random.default_rng(3).uniform(-0.3, 0.3, size=(4, WINDOW)).astype(np.float32)
+
+    async def later(i):
+        await asyncio.sleep(0.005 * i)  # one window every 5 ms, as sessions' packets arrive
+        return await engine.confidence(ids[i], windows[i])
+
+    results = await asyncio.gather(*(later(i) for i in range(4)))
+    assert engine.calls == 1
+    check = SileroBatchEngine()
+    single = [check.evaluate([check.open_stream()], w[None, :])[0] for w in windows]
+    assert np.allclose(results, single, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     "params",
     [
