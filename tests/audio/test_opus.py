@@ -59,3 +59,14 @@ def test_garbage_is_a_gap_and_bad_rates_are_refused():
     decoder.close()
     with pytest.raises(RuntimeError):
         decoder.decode(b"\x00")
+
+
+def test_pyav_bundled_libopus_is_a_fallback():
+    """A slim container has no system libopus; PyAV's wheel brings its own."""
+    import ctypes
+
+    from rtvi_server.audio.opus import _candidates
+
+    bundled = [c for c in _candidates() if "av.libs" in c]
+    assert bundled, "PyAV's wheel should bundle libopus"
+    assert ctypes.CDLL(bundled[0]).opus_decoder_create

@@ -13,7 +13,19 @@ pytestmark = pytest.mark.slow
 
 def test_bench_smoke_run_reports_both_sides(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--sessions", "1", "--turns", "1", "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--sessions",
+            "1",
+            "--turns",
+            "1",
+            "--listen",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -26,8 +38,9 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
     for r in sides.values():
         assert r["connected"] == 1
         assert r["cpu_seconds"] > 0
+        assert r["listen_cpu_ms_per_frame"] > 0
         assert r["start_to_ready_ms"]
         assert len(r["turn_extra_ms"]) + r["turns_missed"] == 1
     table = (tmp_path / "latest.md").read_text()
     assert "| 1 | rtvi-server |" in table
-    assert "stock / ours" in table
+    assert "listening CPU, stock / ours" in table
