@@ -20,7 +20,6 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from loguru import logger
 from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import InputAudioRawFrame
 
@@ -48,7 +47,6 @@ class _InlineDecodeStage:
         if item is None:
             self._stopped.set()
             self._original.put(None)  # a thread started before the swap waits there
-            self._sink.end()
             return
         codec, encoded_frame = item
         if codec.name.lower() == "opus":
@@ -56,17 +54,15 @@ class _InlineDecodeStage:
 
     def get(self) -> None:
         self._stopped.wait()
-        return
 
 
 class InlineAudioInput:
     """Feeds one pipecat SmallWebRTC client from an inline Opus decoder."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_PACKETS)
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_PACKETS)
         self._decoder: OpusDecoder | None = None
         self.packets = 0
-        self.dropped = 0
 
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
@@ -78,14 +74,6 @@ class InlineAudioInput:
         receiver._enabled = True
         return True
 
-    def start(self, sample_rate: int) -> None:
-        """Decode at ``sample_rate`` from now on (48 kHz when Opus has no such rate)."""
-        rate = sample_rate if sample_rate in OPUS_RATES else 48000
-        if self._decoder is None or self._decoder.sample_rate != rate:
-            if self._decoder is not None:
-                self._decoder.close()
-            self._decoder = OpusDecoder(rate)
-
     def accept(self, packet: bytes) -> None:
         if self._decoder is None:
             return  # the pipeline has not started: nobody would hear it
@@ -95,26 +83,21 @@ class InlineAudioInput:
         self.packets += 1
         if self._queue.full():
             self._queue.get_nowait()
-            self.dropped += 1
         self._queue.put_nowait(pcm)
 
-    def end(self) -> None:
-        if self._queue.full():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
-
     async def frames(self, sample_rate: int) -> AsyncIterator[InputAudioRawFrame]:
-        """pipecat's ``read_audio_frame``: one frame per decoded packet, at ``sample_rate``."""
-        self.start(sample_rate)
-        assert self._decoder is not None
-        decoded_rate = self._decoder.sample_rate
-        # Only a rate Opus cannot decode to (e.g. 44.1 kHz) needs a resampler.
+        """pipecat's ``read_audio_frame``: one frame per decoded packet, at ``sample_rate``.
+
+        Decoding starts here, at the pipeline's rate (48 kHz, then resampled, for a
+        rate Opus cannot decode to, such as 44.1 kHz).
+        """
+        decoded_rate = sample_rate if sample_rate in OPUS_RATES else 48000
+        if self._decoder is not None:
+            self._decoder.close()
+        self._decoder = OpusDecoder(decoded_rate)
         resampler = create_stream_resampler() if decoded_rate != sample_rate else None
         while True:
             pcm = await self._queue.get()
-            if pcm is None:
-                logger.debug("inline audio input: the peer's audio track ended")
-                continue  # a renegotiated peer may attach a new receiver
             if resampler is not None:
                 pcm = await resampler.resample(pcm, decoded_rate, sample_rate)
             yield InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)

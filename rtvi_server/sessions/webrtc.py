@@ -141,7 +141,6 @@ class WebRTCLink:
     def _read_inline_audio(self) -> AsyncIterator[InputAudioRawFrame]:
         """pipecat's client reader, fed by the inline decoder at the pipeline's rate."""
         assert self.inline_audio is not None
-        self._attach_inline_audio()
         return self.inline_audio.frames(self._transport._client._in_sample_rate)
 
     @property
