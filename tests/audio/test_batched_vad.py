@@ -13,8 +13,8 @@ from rtvi_server.audio.silero_engine import (
     OnnxSilero,
     TorchSilero,
     create_backend,
-    default_model_path,
     pcm16_to_float,
+    pipecat_model_path,
 )
 from rtvi_server.testing import read_wav_pcm16
 
@@ -52,7 +52,7 @@ def test_batched_probabilities_equal_per_stream_evaluation(fixtures, backend):
     length = min(len(w) for w in streams)
     reference = np.zeros((len(streams), length), np.float32)
     for i, windows in enumerate(streams):
-        model = SileroOnnxModel(str(default_model_path()))  # pipecat's own wrapper
+        model = SileroOnnxModel(str(pipecat_model_path()))  # pipecat's own wrapper
         for t in range(length):
             reference[i, t] = model(windows[t][None, :], 16000)[0, 0]
     engine = SileroBatchEngine(backend)
