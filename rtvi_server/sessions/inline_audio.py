@@ -9,8 +9,14 @@ call on the loop that decodes the packet with libopus at the pipeline's rate
 into a bounded queue, and pipecat's reader is replaced by one that turns that
 PCM into ``InputAudioRawFrame``s: no thread hop, no resampler, no per-frame task.
 
-The two aiortc names touched (the receiver's decoder queue and ``_enabled``) and
-pipecat's client reader are pinned by constraints.txt and covered by tests.
+Ahead of decoding, aiortc's audio jitter buffer holds back every packet until
+four later ones have arrived (about 100 ms), which suits playing audio out but
+only delays a listener: an Opus packet is a whole frame. ``PassThroughJitterBuffer``
+hands each packet on as it arrives and drops the ones that arrive too late.
+
+The aiortc names touched (the receiver's jitter buffer, decoder queue and
+``_enabled``) and pipecat's client reader are pinned by constraints.txt and
+covered by tests.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import RtpPacket
 from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import InputAudioRawFrame
 
@@ -27,6 +35,33 @@ from rtvi_server.audio.opus import OPUS_RATES, OpusDecoder
 
 # About one second of 20 ms packets; older audio is dropped when nobody reads.
 QUEUE_PACKETS = 50
+
+
+class PassThroughJitterBuffer:
+    """aiortc's jitter-buffer interface, minus the waiting: one packet, one frame.
+
+    A packet older than the last one handed on (by RTP sequence, modulo 2**16) is
+    dropped, so audio never goes back in time; a lost packet is a gap, as it is
+    with aiortc's buffer.
+    """
+
+    capacity = 16  # read by aiortc's statistics, not used for buffering
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        sequence = packet.sequence_number
+        if self._last is not None and not 0 < (sequence - self._last) % 65536 < 32768:
+            return False, None  # a duplicate, or later audio went on already
+        self._last = sequence
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
+def use_pass_through_jitter_buffer(receiver: Any) -> None:
+    """Give an aiortc audio receiver the pass-through buffer (idempotent)."""
+    if not isinstance(receiver._RTCRtpReceiver__jitter_buffer, PassThroughJitterBuffer):
+        receiver._RTCRtpReceiver__jitter_buffer = PassThroughJitterBuffer()
 
 
 class _InlineDecodeStage:
@@ -71,6 +106,7 @@ class InlineAudioInput:
         current = receiver._RTCRtpReceiver__decoder_queue
         if not isinstance(current, _InlineDecodeStage):
             receiver._RTCRtpReceiver__decoder_queue = _InlineDecodeStage(self, current)
+        use_pass_through_jitter_buffer(receiver)
         receiver._enabled = True
         return True
 

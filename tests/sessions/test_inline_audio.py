@@ -5,11 +5,12 @@ import asyncio
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.rtp import RtpPacket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 
 from rtvi_server.sessions import configure_host_candidates
-from rtvi_server.sessions.inline_audio import InlineAudioInput
+from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WavMicrophone
 
@@ -70,6 +71,7 @@ async def test_peer_audio_arrives_decoded_at_16k_on_the_loop(fixtures):
         rtp_receiver = receiver.getReceivers()[0]
         assert inline.attach(rtp_receiver)
         assert inline.attach(rtp_receiver)  # idempotent
+        assert isinstance(rtp_receiver._RTCRtpReceiver__jitter_buffer, PassThroughJitterBuffer)
 
         speech = read_wav_pcm16(fixtures / FIXTURE, 16000)
         microphone.play(speech)
@@ -117,3 +119,19 @@ async def test_a_rate_opus_cannot_decode_to_is_resampled(fixtures):
         await sender.close()
         await asyncio.wait_for(receiver.close(), 10)
         inline.close()
+
+
+def test_pass_through_buffer_hands_each_packet_on_at_once_and_never_goes_back():
+    buffer = PassThroughJitterBuffer()
+
+    def add(sequence):
+        packet = RtpPacket(sequence_number=sequence, timestamp=sequence * 960)
+        packet._data = bytes([sequence % 256])
+        return buffer.add(packet)[1]
+
+    assert add(65534).data == bytes([254])  # no waiting for later packets
+    assert add(65535).timestamp == 65535 * 960
+    assert add(65535) is None  # duplicate
+    assert add(0).data == b"\x00"  # across the 16-bit wrap
+    assert add(65533) is None  # arrived after later audio went on
+    assert add(3).data == b"\x03"  # after a loss: a gap, not a stall
