@@ -31,6 +31,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from rtvi_server.memory_transport import read_wav_pcm16
+from rtvi_server.sessions.inline_audio import use_pass_through_jitter_buffer
 from rtvi_server.sessions.webrtc import configure_host_candidates
 from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
@@ -128,7 +129,9 @@ class WebRTCTestClient(ReceivesMessages):
             offer_path = f"/sessions/{self.session_id}/api/offer"
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._pc = pc
-        pc.addTransceiver(self.microphone, direction="sendrecv")
+        transceiver = pc.addTransceiver(self.microphone, direction="sendrecv")
+        # The bot's audio is timed as its packets arrive, not after a playout buffer.
+        use_pass_through_jitter_buffer(transceiver.receiver)
         channel = pc.createDataChannel("chat", ordered=True)
         self._channel = channel
         opened = asyncio.Event()
