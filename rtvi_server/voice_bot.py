@@ -18,7 +18,12 @@ from pipecat.processors.aggregators.llm_response_universal import LLMUserAggrega
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
-from rtvi_server.processor import RTVIProcessor, create_pipeline_worker, listening_aggregators
+from rtvi_server.processor import (
+    RTVIProcessor,
+    create_pipeline_worker,
+    listening_aggregators,
+    user_turn_strategies,
+)
 from rtvi_server.protocol import JSONValue
 from rtvi_server.services import (
     create_service,
@@ -58,8 +63,14 @@ async def build_voice_bot(
     llm_defaults: Mapping[str, JSONValue] | None = None,
     prompt_writable: bool = True,
     service_options: Mapping[str, Mapping[str, Any]] | None = None,
+    turn_end: str = "smart-turn",
 ) -> Bot:
-    """A complete voice bot; ``args.services`` overrides ``providers`` per service."""
+    """A complete voice bot; ``args.services`` overrides ``providers`` per service.
+
+    ``turn_end`` picks how a user's turn ends (see ``user_turn_strategies``):
+    pipecat's Smart Turn model, or ``"vad"`` for the VAD's stop alone.
+    """
+    strategies = user_turn_strategies(turn_end)
     chosen = {kind: args.provider(kind, providers[kind]) for kind in ("stt", "llm", "tts")}
     settings = {kind: initial_setting(args, kind, chosen[kind]) for kind in chosen}
     built: dict[str, Any] = {
@@ -82,7 +93,8 @@ async def build_voice_bot(
     context = LLMContext()
     # The user's audio stops at the user aggregator: nothing after it needs it.
     user_aggregator, assistant_aggregator = listening_aggregators(
-        context, user_params=LLMUserAggregatorParams(vad_analyzer=vad)
+        context,
+        user_params=LLMUserAggregatorParams(vad_analyzer=vad, user_turn_strategies=strategies),
     )
 
     rtvi = RTVIProcessor(config=args.config)

@@ -1,6 +1,11 @@
 """The RTVI endpoint inside a pipecat pipeline: processor, observer, worker."""
 
-from rtvi_server.processor.aggregators import ListeningUserAggregator, listening_aggregators
+from rtvi_server.processor.aggregators import (
+    TURN_ENDINGS,
+    ListeningUserAggregator,
+    listening_aggregators,
+    user_turn_strategies,
+)
 from rtvi_server.processor.observer import RTVIEventObserver
 from rtvi_server.processor.rtvi_processor import (
     DEFAULT_HANDLER_TIMEOUT_SECS,
@@ -11,10 +16,12 @@ from rtvi_server.processor.session_worker import create_pipeline_worker
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT_SECS",
+    "TURN_ENDINGS",
     "ListeningUserAggregator",
     "RTVIEventObserver",
     "RTVIProcessor",
     "RequestFailedError",
     "create_pipeline_worker",
     "listening_aggregators",
+    "user_turn_strategies",
 ]

@@ -23,6 +23,10 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.processors.frame_processor import FrameDirection
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+TURN_ENDINGS = ("smart-turn", "vad")
 
 
 class ListeningUserAggregator(LLMUserAggregator):
@@ -59,3 +63,19 @@ def listening_aggregators(
         _paired_user_aggregator=user,
     )
     return user, assistant
+
+
+def user_turn_strategies(turn_end: str = "smart-turn") -> UserTurnStrategies:
+    """How a user's turn ends, by name.
+
+    ``smart-turn`` is pipecat's default: at each VAD stop, the Smart Turn v3 model
+    judges whether the user has finished (better with hesitant speakers; an ONNX
+    call per speech segment, and its inference time on every turn). ``vad`` ends
+    the turn at the VAD's stop as soon as the transcript is in: the bot answers
+    ``stop_secs`` after the user stops, plus the STT's own time.
+    """
+    if turn_end == "smart-turn":
+        return UserTurnStrategies()
+    if turn_end == "vad":
+        return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.0)])
+    raise ValueError(f"turn_end must be one of {', '.join(TURN_ENDINGS)}, not {turn_end!r}")

@@ -1,5 +1,6 @@
 """The listening user aggregator: pipecat's, except that the user's audio stops there."""
 
+import pytest
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     InputAudioRawFrame,
@@ -59,3 +60,37 @@ def test_the_pair_is_wired_as_pipecat_wires_it():
     assert isinstance(assistant, LLMAssistantAggregator)
     assert user.context is context
     assert assistant.context is context
+
+
+def test_turn_endings_by_name():
+    from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+    from pipecat.turns.user_stop import (
+        SpeechTimeoutUserTurnStopStrategy,
+        TurnAnalyzerUserTurnStopStrategy,
+    )
+
+    from rtvi_server.processor import user_turn_strategies
+
+    (smart,) = user_turn_strategies("smart-turn").stop
+    assert isinstance(smart, TurnAnalyzerUserTurnStopStrategy)
+    assert isinstance(smart._turn_analyzer, LocalSmartTurnAnalyzerV3)
+    (vad,) = user_turn_strategies("vad").stop
+    assert isinstance(vad, SpeechTimeoutUserTurnStopStrategy)
+    assert vad._user_speech_timeout == 0.0
+    with pytest.raises(ValueError, match="smart-turn, vad"):
+        user_turn_strategies("llm")
+
+
+async def test_a_vad_turn_ends_at_the_vad_stop_once_the_transcript_is_in(fixtures):
+    """With turn_end="vad" the user turn stops right after VAD stop + transcript."""
+    from pipecat.frames.frames import TranscriptionFrame, UserStoppedSpeakingFrame
+
+    from rtvi_server.processor import user_turn_strategies
+
+    params = user_params()
+    params.user_turn_strategies = user_turn_strategies("vad")
+    user, _ = listening_aggregators(LLMContext(), user_params=params)
+    frames = spoken_frames(fixtures)
+    frames.insert(len(frames) - 5, TranscriptionFrame("hello", "", "now", finalized=True))
+    got, _ = await run_test(user, frames_to_send=frames)
+    assert count(got, UserStoppedSpeakingFrame) == 1
