@@ -107,9 +107,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(side: str, port: int) -> subprocess.Popen[bytes]:
+def launch(side: str, port: int, turn_end: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "BENCH_TURN_END": turn_end,
         "PYTHONPATH": str(ROOT),
         "RTVI_IDLE_TIMEOUT": "0",
         "RTVI_MAX_SESSIONS": "500",
@@ -154,6 +155,7 @@ class Run:
     gap: float
     result: SideResult
     room_tone: bytes = b""
+    trailing_secs: float = 0.0
     go: asyncio.Event = field(default_factory=asyncio.Event)
     all_connected: asyncio.Event = field(default_factory=asyncio.Event)
     connected: int = 0
@@ -199,7 +201,8 @@ async def one_session(run: Run) -> None:
             client.microphone.play(run.speech)
             client.microphone.finished.clear()
             await client.microphone.finished.wait()
-            stopped = time.monotonic()
+            # The user stopped where the fixture's speech ends, not at its last sample.
+            stopped = time.monotonic() - run.trailing_secs
             deadline = stopped + 5
             onset = None
             while time.monotonic() < deadline:
@@ -214,6 +217,31 @@ async def one_session(run: Run) -> None:
             await asyncio.sleep(run.gap)
 
 
+async def trailing_quiet_secs(pcm: bytes) -> float:
+    """How long the fixture goes on after its speech ends, as pipecat's VAD hears it.
+
+    The VAD turns QUIET ``stop_secs`` after the last speech; what follows that
+    point in the file is not the user speaking.
+    """
+    from pipecat.audio.vad.silero import SileroVADAnalyzer
+    from pipecat.audio.vad.vad_analyzer import VADParams, VADState
+
+    vad = SileroVADAnalyzer(sample_rate=16000, params=VADParams(stop_secs=STOP_SECS))
+    vad.set_sample_rate(16000)
+    padded = pcm + b"\0" * 32000
+    chunk = int(16000 * FRAME_SECS) * 2
+    speaking, quiet_at = False, None
+    for i in range(0, len(padded) - chunk + 1, chunk):
+        state = await vad.analyze_audio(padded[i : i + chunk])
+        if state == VADState.SPEAKING:
+            speaking = True
+        elif state == VADState.QUIET and speaking:
+            speaking, quiet_at = False, (i + chunk) / 32000
+    if quiet_at is None:
+        raise RuntimeError("pipecat's VAD hears no speech in the fixture")
+    return max(0.0, len(pcm) / 32000 - (quiet_at - STOP_SECS))
+
+
 def room_tone(seconds: float) -> bytes:
     """Quiet noise (about -60 dBFS): what an open microphone in a quiet room sends."""
     rng = np.random.default_rng(1)
@@ -221,10 +249,10 @@ def room_tone(seconds: float) -> bytes:
 
 
 async def run_side(
-    side: str, sessions: int, turns: int, gap: float, listen_secs: float
+    side: str, sessions: int, turns: int, gap: float, listen_secs: float, turn_end: str
 ) -> SideResult:
     port = free_port()
-    proc = launch(side, port)
+    proc = launch(side, port, turn_end)
     url = f"http://127.0.0.1:{port}"
     result = SideResult(side, sessions)
     speech = read_wav_pcm16(FIXTURE)
@@ -237,6 +265,7 @@ async def run_side(
         result.rss_idle_mb = proc_rss_mb(proc.pid)
         run = Run(side, url, speech, turns=turns, gap=gap, result=result)
         run.room_tone = room_tone(listen_secs + 60)
+        run.trailing_secs = await trailing_quiet_secs(speech)
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
         await run.all_connected.wait()
         result.connected = run.connected
@@ -330,7 +359,9 @@ async def main_async(args: argparse.Namespace) -> list[SideResult]:
         order = ["rtvi-server", "stock-pipecat"] if i % 2 == 0 else ["stock-pipecat", "rtvi-server"]
         for side in order:
             print(f"-- {side}: {n} session(s)", flush=True)
-            results.append(await run_side(side, n, args.turns, args.gap, args.listen))
+            results.append(
+                await run_side(side, n, args.turns, args.gap, args.listen, args.turn_end)
+            )
     return results
 
 
@@ -348,6 +379,12 @@ def main() -> None:
     parser.add_argument(
         "--listen", type=float, default=5.0, help="seconds of quiet listening measured first"
     )
+    parser.add_argument(
+        "--turn-end",
+        choices=["smart-turn", "vad"],
+        default="smart-turn",
+        help="how user turns end on both sides: pipecat's default Smart Turn model, or the VAD",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from rtvi_server.sessions import configure_host_candidates
@@ -358,6 +395,7 @@ def main() -> None:
     report = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "stop_secs": STOP_SECS,
+        "turn_end": args.turn_end,
         "results": [r.summary() for r in results],
     }
     (args.out / "latest.json").write_text(json.dumps(report, indent=1))

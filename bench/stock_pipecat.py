@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from typing import Any
 
 import uvicorn
@@ -30,6 +31,8 @@ from pipecat.transports.smallwebrtc.request_handler import (
     SmallWebRTCRequestHandler,
 )
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from bench.standins import InstantLLM, InstantSTT, InstantTTS
@@ -43,8 +46,15 @@ async def run_bot(connection: Any) -> None:
         connection, TransportParams(audio_in_enabled=True, audio_out_enabled=True)
     )
     vad = SileroVADAnalyzer(params=VADParams(stop_secs=STOP_SECS))
+    # pipecat's default turn end (Smart Turn v3), or the VAD's stop alone, in pipecat's API.
+    strategies = (
+        UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.0)])
+        if os.environ.get("BENCH_TURN_END") == "vad"
+        else None
+    )
     user, assistant = LLMContextAggregatorPair(
-        LLMContext(), user_params=LLMUserAggregatorParams(vad_analyzer=vad)
+        LLMContext(),
+        user_params=LLMUserAggregatorParams(vad_analyzer=vad, user_turn_strategies=strategies),
     )
     pipeline = Pipeline(
         [

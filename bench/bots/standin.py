@@ -1,4 +1,9 @@
-"""The benchmark's bot on rtvi-server: the standard pipeline with instant stand-ins."""
+"""The benchmark's bot on rtvi-server: the standard pipeline with instant stand-ins.
+
+``BENCH_TURN_END`` (set by ``python -m bench --turn-end``) picks how turns end.
+"""
+
+import os
 
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
@@ -9,7 +14,7 @@ from bench.standins import InstantLLM, InstantSTT, InstantTTS
 from rtvi_server import RTVIProcessor, create_pipeline_worker
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
-from rtvi_server.processor import listening_aggregators
+from rtvi_server.processor import listening_aggregators, user_turn_strategies
 from rtvi_server.services import vad_service
 
 STOP_SECS = 0.2
@@ -19,7 +24,12 @@ async def create_bot(args: BotArgs) -> Bot:
     params = VADParams(stop_secs=STOP_SECS)
     user, assistant = listening_aggregators(
         LLMContext(),
-        user_params=LLMUserAggregatorParams(vad_analyzer=BatchedSileroVADAnalyzer(params=params)),
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=BatchedSileroVADAnalyzer(params=params),
+            user_turn_strategies=user_turn_strategies(
+                os.environ.get("BENCH_TURN_END", "smart-turn")
+            ),
+        ),
     )
     rtvi = RTVIProcessor(config=args.config)
     rtvi.register_service(vad_service(default=params))
