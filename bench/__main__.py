@@ -342,7 +342,7 @@ def table(results: list[SideResult]) -> str:
         ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
         if ours and stock and ours.cpu_ms_per_frame:
             p95o, p95s = ours.pct(ours.turn_extra_ms, 0.95), stock.pct(stock.turn_extra_ms, 0.95)
-            lat = f"{(p95s or 0) / p95o:.2f}x" if p95o else "n/a"
+            lat = f"{p95s / p95o:.2f}x" if p95o and p95s else "n/a"
             listen = (
                 f"{stock.listen_cpu_ms_per_frame / ours.listen_cpu_ms_per_frame:.2f}x"
                 if ours.listen_cpu_ms_per_frame
