@@ -387,9 +387,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    from rtvi_server.sessions import configure_host_candidates
+    from rtvi_server.patches.aioice import use_by_default
 
-    configure_host_candidates("127.0.0.1")
+    use_by_default(["127.0.0.1"])
     results = asyncio.run(main_async(args))
     args.out.mkdir(parents=True, exist_ok=True)
     report = {

@@ -36,7 +36,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from bench.standins import InstantLLM, InstantSTT, InstantTTS
-from rtvi_server.sessions import configure_host_candidates
+from rtvi_server.patches.aioice import use_by_default
 
 STOP_SECS = 0.2
 
@@ -82,7 +82,7 @@ async def run_bot(connection: Any) -> None:
 
 def create_app() -> FastAPI:
     # The same loopback-only ICE configuration as rtvi-server, so both sides use 127.0.0.1.
-    configure_host_candidates("127.0.0.1")
+    use_by_default(["127.0.0.1"])
     app = FastAPI()
     handler = SmallWebRTCRequestHandler()
     tasks: set[asyncio.Task[None]] = set()

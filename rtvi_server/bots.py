@@ -63,10 +63,24 @@ class BotFileError(ValueError):
     """A bot profile that does not exist or does not follow the contract."""
 
 
+_loaded: dict[Path, tuple[int, CreateBot]] = {}
+
+
 def load_bot_file(path: Path) -> CreateBot:
-    """Import a bot file and return its ``create_bot``."""
-    if not path.is_file():
-        raise BotFileError(f"no bot file {path.name!r}")
+    """A bot file's ``create_bot``, imported once (again when the file changes)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        raise BotFileError(f"no bot file {path.name!r}") from None
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    create = _import_bot_file(path)
+    _loaded[path] = (mtime, create)
+    return create
+
+
+def _import_bot_file(path: Path) -> CreateBot:
     spec = importlib.util.spec_from_file_location(f"rtvi_bots.{path.stem}", path)
     if spec is None or spec.loader is None:
         raise BotFileError(f"cannot import bot file {path}")
@@ -76,12 +90,3 @@ def load_bot_file(path: Path) -> CreateBot:
     if create is None or not inspect.iscoroutinefunction(create):
         raise BotFileError(f"bot file {path.name} must define `async def create_bot(args)`")
     return create  # type: ignore[no-any-return]
-
-
-def bot_path(bots_dir: Path, profile: str) -> Path:
-    """The file for a ``bot_profile``; profiles are plain names, never paths."""
-    if not profile or not profile.replace("_", "").replace("-", "").isalnum():
-        raise BotFileError(
-            f"bot_profile {profile!r} must be a plain name of letters, digits, - or _"
-        )
-    return bots_dir / f"{profile}.py"

@@ -29,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
             "the live ones with a message to their clients, and exit. Environment: "
             "RTVI_SERVER_API_KEY (bearer token for /start and the sessions API; required to "
             "bind beyond loopback), RTVI_MAX_SESSIONS (20), RTVI_MAX_DURATION_CAP (86400), "
-            "RTVI_DEFAULT_MAX_DURATION (600), RTVI_IDLE_TIMEOUT (300; 0 disables), and the "
-            "provider keys listed in .env.example."
+            "RTVI_DEFAULT_MAX_DURATION (600), RTVI_IDLE_TIMEOUT (300; 0 disables), "
+            "RTVI_CONNECT_TIMEOUT (30; seconds a session waits for its client; 0 disables), "
+            "RTVI_SESSION_RETENTION (900; how long ended sessions stay listed), "
+            "RTVI_MAX_ENDED_RECORDS (10000), and the provider keys listed in .env.example."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -89,20 +91,21 @@ def serve(args: argparse.Namespace) -> int:
     load_dotenv(Path.cwd() / ".env")
     import uvicorn
 
-    from rtvi_server.server import ServerSettings, create_app
+    from rtvi_server.server import create_app
+    from rtvi_server.settings import ServerSettings
 
-    settings = ServerSettings.from_env(
-        host=args.host,
-        port=args.port,
-        bots_dir=Path(args.bots_dir),
-        default_profile=args.default_profile,
-        max_sessions=args.max_sessions,
-    )
     try:
+        settings = ServerSettings.from_env(
+            host=args.host,
+            port=args.port,
+            bots_dir=Path(args.bots_dir),
+            default_profile=args.default_profile,
+            max_sessions=args.max_sessions,
+        )
         if args.workers > 1:
-            from rtvi_server.server.front import create_front_app
+            from rtvi_server.cluster import WorkerBackend
 
-            app = create_front_app(settings, args.workers)
+            app = create_app(settings, WorkerBackend(settings, args.workers))
         else:
             app = create_app(settings)
     except ValueError as exc:
@@ -116,8 +119,9 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     url = f"http://{settings.host}:{settings.port}"
     print(f"rtvi-server {__version__}: serving {settings.bots_dir}/ on {url}", flush=True)
-    print(f"  start a bot:  curl -X POST {url}/start -d '{{}}'", flush=True)
-    print(f"  API docs:     {url}/docs", flush=True)
+    print(f"  talk to the bot:  open {url}/ in a browser", flush=True)
+    print(f"  start a bot:      curl -X POST {url}/start -d '{{}}'", flush=True)
+    print(f"  API docs:         {url}/docs", flush=True)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     server = _draining_server_class()(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")

@@ -8,9 +8,11 @@ and the start config applied. Bot files pass their defaults and get a ``Bot``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -26,6 +28,7 @@ from rtvi_server.processor import (
 )
 from rtvi_server.protocol import JSONValue
 from rtvi_server.services import (
+    ServiceSetupError,
     create_service,
     find_provider,
     llm_actions,
@@ -54,6 +57,31 @@ def initial_setting(args: BotArgs, service: str, provider: str) -> str | None:
     return default if isinstance(default, str) else None
 
 
+def _config_field(args: BotArgs, service: str, option: str) -> str | None:
+    """Where the start config sets ``service.option`` (``config[i].options[j]``)."""
+    for i, entry in enumerate(args.config):
+        for j, given in enumerate(entry.options):
+            if entry.service == service and given.name == option:
+                return f"config[{i}].options[{j}]"
+    return None
+
+
+@contextlib.contextmanager
+def _loading(args: BotArgs, kind: str, setting: str | None) -> Iterator[None]:
+    """A model that fails to load refuses the start, naming what chose it."""
+    try:
+        yield
+    except ServiceSetupError:
+        raise
+    except Exception as exc:
+        option = _SETTING[kind]
+        logger.warning(f"{kind} {option} {setting!r} could not be loaded: {exc!r}")
+        field = _config_field(args, kind, option) or f"services.{kind}"
+        raise ServiceSetupError(
+            f"the {kind} {option} {setting!r} could not be loaded", field=field
+        ) from None
+
+
 async def build_voice_bot(
     args: BotArgs,
     *,
@@ -73,19 +101,19 @@ async def build_voice_bot(
     strategies = user_turn_strategies(turn_end)
     chosen = {kind: args.provider(kind, providers[kind]) for kind in ("stt", "llm", "tts")}
     settings = {kind: initial_setting(args, kind, chosen[kind]) for kind in chosen}
-    built: dict[str, Any] = {
-        kind: create_service(
-            kind,
-            chosen[kind],
-            api_keys=args.api_keys,
-            settings={_SETTING[kind]: settings[kind]},
-            options=(service_options or {}).get(chosen[kind]),
-        )
-        for kind in ("stt", "llm", "tts")
-    }
-    warm_up = getattr(built["llm"], "warm_up", None)
-    if warm_up is not None:
-        await warm_up()
+    built: dict[str, Any] = {}
+    for kind in ("stt", "llm", "tts"):
+        with _loading(args, kind, settings[kind]):
+            built[kind] = create_service(
+                kind,
+                chosen[kind],
+                api_keys=args.api_keys,
+                settings={_SETTING[kind]: settings[kind]},
+                options=(service_options or {}).get(chosen[kind]),
+            )
+            warm_up = getattr(built[kind], "warm_up", None)
+            if warm_up is not None:
+                await warm_up()
 
     vad_params = vad_params or VADParams(stop_secs=0.5)
     # One Silero model per process, batched across sessions (same decisions as pipecat's).

@@ -1,22 +1,20 @@
 """A pipecat ``VADAnalyzer`` whose model calls go through the shared batch engine.
 
-The decision logic is pipecat's own (``VADAnalyzer``'s state machine, volume
-smoothing and ``min_volume``, and ``SileroVADAnalyzer``'s model-reset rule), so
-a session makes the same VAD decisions as with ``SileroVADAnalyzer``; only where
-the model runs changes: batched with every other session of the process, on the
-event loop, without a thread hop per frame.
+The decisions are pipecat's: the same state machine (quiet, starting, speaking,
+stopping, with ``start_secs``/``stop_secs`` counted in whole model windows),
+the same smoothed loudness against ``min_volume`` (pipecat's own
+``AudioVolumeTracker`` and ``exp_smoothing``) and Silero's model-reset rule
+(pipecat's constants, read through ``rtvi_server.patches.pipecat``), so a
+session decides as it would with ``SileroVADAnalyzer``; only where the model
+runs changes: batched with every other session of the process, on the event
+loop, without a thread hop per frame. The state lives here, in fields of ours.
 """
 
 from __future__ import annotations
 
-import weakref
-
-from pipecat.audio.vad.silero import (
-    _MODEL_RESET_INTERVAL_SECS,
-    _MODEL_RESET_LOW_CONFIDENCE_WINDOWS,
-    _MODEL_RESET_MAX_CONFIDENCE,
-)
+from pipecat.audio.utils import exp_smoothing
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
+from pipecat.audio.volume import AudioVolumeTracker
 
 from rtvi_server.audio.silero_engine import (
     SAMPLE_RATE,
@@ -25,6 +23,10 @@ from rtvi_server.audio.silero_engine import (
     pcm16_to_float,
     shared_engine,
 )
+from rtvi_server.patches.pipecat import silero_reset_rule
+
+WINDOW_BYTES = WINDOW * 2
+SMOOTHING = 0.2  # pipecat's VADAnalyzer smoothing factor for the volume
 
 
 class BatchedSileroVADAnalyzer(VADAnalyzer):
@@ -36,81 +38,104 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
     ) -> None:
         super().__init__(sample_rate=SAMPLE_RATE, params=params)
         self._engine = engine or shared_engine()
-        self._stream = self._engine.open_stream()
-        # A bot built only to validate a start request is never started or cleaned up.
-        weakref.finalize(self, self._engine.close_stream, self._stream)
+        # Opened when the pipeline starts (set_sample_rate), closed at cleanup: a
+        # bot that is built and never run holds no slot in the engine.
+        self._stream: int | None = None
+        self._reset_rule = silero_reset_rule()
+        self._pending = b""
+        self._volume = AudioVolumeTracker()  # type: ignore[no-untyped-call]
+        self._last_volume = 0.0
+        self._state = VADState.QUIET
+        self._starting = 0
+        self._stopping = 0
+        self._start_windows = 0
+        self._stop_windows = 0
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
 
     def set_sample_rate(self, sample_rate: int) -> None:
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"the batched Silero VAD runs at 16 kHz, not {sample_rate} Hz")
+        if self._stream is None:
+            self._stream = self._engine.open_stream()
         super().set_sample_rate(sample_rate)
+
+    def set_params(self, params: VADParams) -> None:
+        """New parameters; as in pipecat, the state restarts and the loudness does not."""
+        super().set_params(params)
+        seconds_per_window = WINDOW / SAMPLE_RATE
+        self._start_windows = round(params.start_secs / seconds_per_window)
+        self._stop_windows = round(params.stop_secs / seconds_per_window)
+        self._state, self._starting, self._stopping = VADState.QUIET, 0, 0
 
     def num_frames_required(self) -> int:
         return WINDOW
 
+    def _open_stream(self) -> int:
+        if self._stream is None:
+            self._stream = self._engine.open_stream()
+        return self._stream
+
     def voice_confidence(self, buffer: bytes) -> float:
         """Unbatched, synchronous scoring (pipecat's interface); the pipeline uses
         :meth:`analyze_audio`, which batches."""
-        probs = self._engine.evaluate([self._stream], pcm16_to_float(buffer)[None, :])
-        return float(probs[0])
+        windows = pcm16_to_float(buffer)[None, :]
+        return float(self._engine.evaluate([self._open_stream()], windows)[0])
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
-        self._vad_buffer += buffer
-        size = self._vad_frames_num_bytes
-        while len(self._vad_buffer) >= size:
-            window, self._vad_buffer = self._vad_buffer[:size], self._vad_buffer[size:]
-            confidence = await self._engine.confidence(self._stream, pcm16_to_float(window))
-            self._maybe_reset_model(confidence)
-            volume = self._get_smoothed_volume(window)
-            self._prev_volume = volume
-            self._step(confidence >= self._params.confidence and volume >= self._params.min_volume)
+        stream = self._open_stream()
+        self._pending += buffer
+        while len(self._pending) >= WINDOW_BYTES:
+            window, self._pending = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES:]
+            confidence = await self._engine.confidence(stream, pcm16_to_float(window))
+            self._maybe_reset_model(stream, confidence)
+            self._volume.update(window, SAMPLE_RATE)
+            volume = exp_smoothing(self._volume.volume, self._last_volume, SMOOTHING)
+            self._last_volume = volume
+            params = self.params
+            self._step(confidence >= params.confidence and volume >= params.min_volume)
         self._settle()
-        return self._vad_state
+        return self._state
 
     def _step(self, speaking: bool) -> None:
-        state = self._vad_state
+        state = self._state
         if speaking:
             if state == VADState.QUIET:
-                self._vad_state, self._vad_starting_count = VADState.STARTING, 1
+                self._state, self._starting = VADState.STARTING, 1
             elif state == VADState.STARTING:
-                self._vad_starting_count += 1
+                self._starting += 1
             elif state == VADState.STOPPING:
-                self._vad_state, self._vad_stopping_count = VADState.SPEAKING, 0
+                self._state, self._stopping = VADState.SPEAKING, 0
         elif state == VADState.STARTING:
-            self._vad_state, self._vad_starting_count = VADState.QUIET, 0
+            self._state, self._starting = VADState.QUIET, 0
         elif state == VADState.SPEAKING:
-            self._vad_state, self._vad_stopping_count = VADState.STOPPING, 1
+            self._state, self._stopping = VADState.STOPPING, 1
         elif state == VADState.STOPPING:
-            self._vad_stopping_count += 1
+            self._stopping += 1
 
     def _settle(self) -> None:
-        if (
-            self._vad_state == VADState.STARTING
-            and self._vad_starting_count >= self._vad_start_frames
-        ):
-            self._vad_state, self._vad_starting_count = VADState.SPEAKING, 0
-        if (
-            self._vad_state == VADState.STOPPING
-            and self._vad_stopping_count >= self._vad_stop_frames
-        ):
-            self._vad_state, self._vad_stopping_count = VADState.QUIET, 0
+        if self._state == VADState.STARTING and self._starting >= self._start_windows:
+            self._state, self._starting = VADState.SPEAKING, 0
+        if self._state == VADState.STOPPING and self._stopping >= self._stop_windows:
+            self._state, self._stopping = VADState.QUIET, 0
 
-    def _maybe_reset_model(self, confidence: float) -> None:
+    def _maybe_reset_model(self, stream: int, confidence: float) -> None:
+        rule = self._reset_rule
         self._windows_since_reset += 1
-        if confidence < _MODEL_RESET_MAX_CONFIDENCE:
+        if confidence < rule.max_confidence:
             self._low_confidence_windows += 1
         else:
             self._low_confidence_windows = 0
         if (
-            self._windows_since_reset * WINDOW >= _MODEL_RESET_INTERVAL_SECS * SAMPLE_RATE
-            and self._vad_state == VADState.QUIET
-            and self._low_confidence_windows >= _MODEL_RESET_LOW_CONFIDENCE_WINDOWS
+            self._windows_since_reset * WINDOW >= rule.interval_secs * SAMPLE_RATE
+            and self._state == VADState.QUIET
+            and self._low_confidence_windows >= rule.low_confidence_windows
         ):
-            self._engine.reset_stream(self._stream)
+            self._engine.reset_stream(stream)
             self._windows_since_reset = 0
 
     async def cleanup(self) -> None:
-        self._engine.close_stream(self._stream)
+        if self._stream is not None:
+            self._engine.close_stream(self._stream)
+            self._stream = None
         await super().cleanup()  # type: ignore[no-untyped-call]

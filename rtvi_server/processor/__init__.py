@@ -9,10 +9,10 @@ from rtvi_server.processor.aggregators import (
 from rtvi_server.processor.observer import RTVIEventObserver
 from rtvi_server.processor.rtvi_processor import (
     DEFAULT_HANDLER_TIMEOUT_SECS,
-    RequestFailedError,
     RTVIProcessor,
 )
 from rtvi_server.processor.session_worker import create_pipeline_worker
+from rtvi_server.protocol import RequestFailedError
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT_SECS",

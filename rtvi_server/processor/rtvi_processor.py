@@ -42,6 +42,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVIClientMessageFrame, RTVISendTextFrame
 
 from rtvi_server._version import __version__
+from rtvi_server.processor.errors import client_error_text
 from rtvi_server.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     EMPTY_CONFIG,
@@ -68,6 +69,7 @@ from rtvi_server.protocol import (
     RawAudio,
     Registry,
     Request,
+    RequestFailedError,
     RTVIAction,
     RTVIService,
     SendText,
@@ -92,10 +94,6 @@ ConfigRequest = DescribeConfig | GetConfig | UpdateConfig | DescribeActions | Ac
 CONFIG_REQUEST_TYPES: Final = frozenset(
     {"describe-config", "get-config", "update-config", "describe-actions", "action"}
 )
-
-
-class RequestFailedError(Exception):
-    """A request that is answered with ``error-response`` carrying this text."""
 
 
 class RTVIProcessor(FrameProcessor):
@@ -255,7 +253,8 @@ class RTVIProcessor(FrameProcessor):
             await self._start()
             return
         if isinstance(frame, ErrorFrame):
-            await self.send_error(frame.error, fatal=bool(frame.fatal))
+            logger.warning(f"{self}: pipeline error: {frame.error}")
+            await self.send_error(client_error_text(frame), fatal=bool(frame.fatal))
         elif isinstance(frame, LLMConfigureOutputFrame):
             self._llm_skip_tts = frame.skip_tts
         elif isinstance(frame, EndFrame | CancelFrame):
@@ -305,11 +304,11 @@ class RTVIProcessor(FrameProcessor):
                 await self._serve_one(item)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a bug of ours must not end the session
+            except Exception:  # a bug of ours must not end the session
                 logger.exception(f"{self}: failed to serve {item!r}")
                 request_id = getattr(item, "id", None)
                 if isinstance(request_id, str):
-                    await self.send_error_response(request_id, f"internal error: {exc}")
+                    await self.send_error_response(request_id, "internal error")
 
     async def _serve_one(self, item: Request | ProtocolError) -> None:
         if isinstance(item, ProtocolError):
@@ -522,11 +521,11 @@ class RTVIProcessor(FrameProcessor):
             raise RequestFailedError(
                 f"{where} timed out after {self._handler_timeout:g} s"
             ) from None
-        except RequestFailedError:
-            raise
-        except Exception as exc:
-            logger.warning(f"{self}: {where} failed: {exc!r}")
+        except RequestFailedError as exc:  # the handler's own words for the client
             raise RequestFailedError(f"{where} failed: {exc}") from exc
+        except Exception as exc:  # a dependency's text stays in the log
+            logger.warning(f"{self}: {where} failed: {exc!r}")
+            raise RequestFailedError(f"{where} failed") from exc
 
 
 def _as_config(config: Config | Sequence[JSONValue] | None) -> Config:

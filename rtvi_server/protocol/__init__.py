@@ -14,6 +14,7 @@ from rtvi_server.protocol.config import (
     merge_config,
     parse_config,
 )
+from rtvi_server.protocol.control import BotControl, RequestFailedError
 from rtvi_server.protocol.envelope import (
     DEFAULT_MAX_MESSAGE_BYTES,
     LABEL,
@@ -79,6 +80,7 @@ __all__ = [
     "ActionHandler",
     "ActionRequest",
     "AppendToContext",
+    "BotControl",
     "ClientInfo",
     "ClientMessage",
     "ClientReady",
@@ -106,6 +108,7 @@ __all__ = [
     "RawAudio",
     "Registry",
     "Request",
+    "RequestFailedError",
     "SendText",
     "ServiceConfig",
     "UpdateConfig",

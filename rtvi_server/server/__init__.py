@@ -1,6 +1,6 @@
-"""The HTTP server: start endpoint, SmallWebRTC signalling, sessions API, metrics."""
+"""The HTTP server: routers over a session backend, one auth check, one error body."""
 
 from rtvi_server.server.app import create_app
-from rtvi_server.server.settings import ServerSettings
+from rtvi_server.settings import ServerSettings
 
 __all__ = ["ServerSettings", "create_app"]

@@ -17,23 +17,22 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 
-from rtvi_server.processor import RTVIProcessor
-from rtvi_server.protocol import JSONValue, RTVIAction, RTVIActionArgument
+from rtvi_server.protocol import BotControl, JSONValue, RTVIAction, RTVIActionArgument
 from rtvi_server.services.options import messages_value
 
 
 def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction]:
-    async def get_context(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def get_context(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         messages = [m for m in context.get_messages() if isinstance(m, dict)]
         return {"messages": messages}
 
-    async def set_context(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def set_context(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         if args["interrupt"]:
             await rtvi.interrupt_bot()
         await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(args["messages"])))
         return True
 
-    async def append(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def append(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         run = bool(args["run_immediately"])
         if run:
             await rtvi.interrupt_bot()
@@ -41,7 +40,7 @@ def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction
         await rtvi.push_frame(frame)
         return True
 
-    async def run(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def run(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         if args["interrupt"]:
             await rtvi.interrupt_bot()
         await rtvi.push_frame(LLMRunFrame())
@@ -72,13 +71,13 @@ def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction
 
 
 def tts_actions(*, service: str = "tts") -> list[RTVIAction]:
-    async def say(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def say(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         if args["interrupt"]:
             await rtvi.interrupt_bot()
         await rtvi.push_frame(TTSSpeakFrame(text=str(args["text"])))
         return True
 
-    async def interrupt(rtvi: RTVIProcessor, svc: str, args: dict[str, JSONValue]) -> Any:
+    async def interrupt(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         await rtvi.interrupt_bot()
         return True
 

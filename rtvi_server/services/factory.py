@@ -79,7 +79,7 @@ def check_installed(provider: Provider) -> type[Any]:
         extra = provider.extra or "all"
         raise MissingExtraError(
             f"provider {provider.name!r} for {provider.kind} needs optional dependencies: "
-            f"pip install 'rtvi-server[{extra}]' ({exc})",
+            f"pip install 'rtvi-server[{extra}]'",
             field=f"services.{provider.kind}",
         ) from exc
     cls: type[Any] = getattr(module, class_name)

@@ -28,11 +28,12 @@ from pipecat.frames.frames import (
     VADParamsUpdateFrame,
 )
 
-from rtvi_server.processor import RTVIProcessor
 from rtvi_server.protocol import (
+    BotControl,
     JSONValue,
     OptionType,
     OptionValue,
+    RequestFailedError,
     RTVIService,
     RTVIServiceOption,
 )
@@ -48,7 +49,7 @@ def _default(defaults: Mapping[str, JSONValue], name: str) -> JSONValue | NotGiv
 def _settings_delta(service: Any, name: str, value: Any) -> Any:
     settings_cls = type(service).Settings
     if name not in {f.name for f in dataclasses.fields(settings_cls)}:
-        raise ValueError(f"{type(service).__name__} has no {name!r} setting")
+        raise RequestFailedError(f"{type(service).__name__} has no {name!r} setting")
     return settings_cls(**{name: value})
 
 
@@ -56,20 +57,20 @@ def messages_value(value: JSONValue) -> list[Any]:
     if not isinstance(value, list) or not all(
         isinstance(m, dict) and isinstance(m.get("role"), str) for m in value
     ):
-        raise ValueError("messages must be objects with a string 'role'")
+        raise RequestFailedError("messages must be objects with a string 'role'")
     return list(value)
 
 
 def _tools(value: JSONValue) -> ToolsSchema:
     """OpenAI-style tool definitions as pipecat's provider-neutral schema."""
     if not isinstance(value, list):
-        raise ValueError("tools must be an array")
+        raise RequestFailedError("tools must be an array")
     schemas = []
     for tool in value:
         fn = tool.get("function", tool) if isinstance(tool, dict) else None
         name = fn.get("name") if isinstance(fn, dict) else None
         if not isinstance(fn, dict) or not isinstance(name, str):
-            raise ValueError("each tool needs a function name")
+            raise RequestFailedError("each tool needs a function name")
         params = fn.get("parameters") if isinstance(fn.get("parameters"), dict) else {}
         assert isinstance(params, dict)
         properties = params.get("properties", {})
@@ -99,26 +100,26 @@ def llm_service(
     """
     d = defaults or {}
 
-    async def settings(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def settings(rtvi: BotControl, service: str, option: OptionValue) -> None:
         value: Any = option.value
         if option.name == "max_tokens":
             if not isinstance(value, int | float) or value < 1:
-                raise ValueError("max_tokens must be a positive number")
+                raise RequestFailedError("max_tokens must be a positive number")
             value = int(value)
         delta = _settings_delta(llm, option.name, value)
         await rtvi.push_frame(LLMUpdateSettingsFrame(delta=delta, service=llm))
 
-    async def messages(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
         await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(option.value)))
 
-    async def initial_messages(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def initial_messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
         # The start-of-session context; a later change is kept for get-config only.
         if rtvi.applying_initial_config:
             await messages(rtvi, service, option)
         else:
             messages_value(option.value)
 
-    async def run_on_config(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def run_on_config(rtvi: BotControl, service: str, option: OptionValue) -> None:
         if option.value is True and rtvi.applying_initial_config:
 
             async def run() -> None:
@@ -126,7 +127,7 @@ def llm_service(
 
             rtvi.after_bot_ready(run)
 
-    async def tools(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def tools(rtvi: BotControl, service: str, option: OptionValue) -> None:
         await rtvi.push_frame(LLMSetToolsFrame(tools=_tools(option.value)))
 
     return RTVIService(
@@ -166,10 +167,10 @@ def _settings_service(
     option_names: Sequence[str],
     defaults: Mapping[str, JSONValue],
 ) -> RTVIService:
-    async def handler(rtvi: RTVIProcessor, svc: str, option: OptionValue) -> None:
+    async def handler(rtvi: BotControl, svc: str, option: OptionValue) -> None:
         value: Any = option.value
         if option.name == "speed" and (not isinstance(value, int | float) or value <= 0):
-            raise ValueError("speed must be a positive number")
+            raise RequestFailedError("speed must be a positive number")
         delta = _settings_delta(service, option.name, value)
         await rtvi.push_frame(frame_cls(delta=delta, service=service))
 
@@ -216,15 +217,17 @@ def vad_service(*, name: str = "vad", default: VADParams | None = None) -> RTVIS
     leaves out take VAD defaults.
     """
 
-    async def handler(rtvi: RTVIProcessor, service: str, option: OptionValue) -> None:
+    async def handler(rtvi: BotControl, service: str, option: OptionValue) -> None:
         value = option.value
         assert isinstance(value, dict)
         unknown = sorted(set(value) - set(VAD_PARAM_NAMES))
         if unknown:
-            raise ValueError(f"unknown VAD params {unknown}; use {', '.join(VAD_PARAM_NAMES)}")
+            raise RequestFailedError(
+                f"unknown VAD params {unknown}; use {', '.join(VAD_PARAM_NAMES)}"
+            )
         for key, number in value.items():
             if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
-                raise ValueError(f"VAD param {key} must be a non-negative number")
+                raise RequestFailedError(f"VAD param {key} must be a non-negative number")
         params = VADParams(**{k: float(v) for k, v in value.items()})  # type: ignore[arg-type]
         await rtvi.push_frame(VADParamsUpdateFrame(params=params))
 

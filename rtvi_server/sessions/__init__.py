@@ -1,23 +1,46 @@
-"""Session ownership: admission, lifecycle, timers, and the WebRTC link."""
+"""Sessions: admission, one owner per session, transports as objects, the backends' API."""
 
+from rtvi_server.sessions.api import (
+    APIError,
+    CandidatePatch,
+    ErrorBody,
+    Health,
+    Offer,
+    OfferAnswer,
+    SessionBackend,
+    SessionInfo,
+    SessionList,
+    StartAnswer,
+    StartPayload,
+    StartResponse,
+)
 from rtvi_server.sessions.lifecycle import EndReason, SessionRecord, SessionState
-from rtvi_server.sessions.link import SessionLink
+from rtvi_server.sessions.local import LocalBackend, start_payload
 from rtvi_server.sessions.manager import CapacityError, SessionManager, ShuttingDownError
 from rtvi_server.sessions.session import Session
-from rtvi_server.sessions.webrtc import UnknownPeerError, WebRTCLink, configure_host_candidates
-from rtvi_server.sessions.websocket import WebSocketLink
+from rtvi_server.sessions.start_request import StartError
 
 __all__ = [
+    "APIError",
+    "CandidatePatch",
     "CapacityError",
     "EndReason",
+    "ErrorBody",
+    "Health",
+    "LocalBackend",
+    "Offer",
+    "OfferAnswer",
     "Session",
-    "SessionLink",
+    "SessionBackend",
+    "SessionInfo",
+    "SessionList",
     "SessionManager",
     "SessionRecord",
     "SessionState",
     "ShuttingDownError",
-    "UnknownPeerError",
-    "WebRTCLink",
-    "WebSocketLink",
-    "configure_host_candidates",
+    "StartAnswer",
+    "StartError",
+    "StartPayload",
+    "StartResponse",
+    "start_payload",
 ]

@@ -14,14 +14,15 @@ four later ones have arrived (about 100 ms), which suits playing audio out but
 only delays a listener: an Opus packet is a whole frame. ``PassThroughJitterBuffer``
 hands each packet on as it arrives and drops the ones that arrive too late.
 
-The aiortc names touched (the receiver's jitter buffer, decoder queue and
-``_enabled``) and pipecat's client reader are pinned by constraints.txt and
-covered by tests.
+The aiortc fields touched (the receiver's jitter buffer, decoder queue and
+``_enabled``) are reached through :mod:`rtvi_server.patches.aiortc`; where they
+are missing the receiver keeps aiortc's own path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,10 +32,17 @@ from aiortc.rtp import RtpPacket
 from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import InputAudioRawFrame
 
-from rtvi_server.audio.opus import OPUS_RATES, OpusDecoder
+from rtvi_server.audio.opus import OPUS_RATES, OpusDecoder, opus_available
+from rtvi_server.patches import aiortc as aiortc_patches
 
 # About one second of 20 ms packets; older audio is dropped when nobody reads.
 QUEUE_PACKETS = 50
+
+
+@functools.cache
+def inline_audio_supported() -> bool:
+    """libopus is there and aiortc's receiver fields are where the patches expect."""
+    return opus_available() and aiortc_patches.report().ok
 
 
 class PassThroughJitterBuffer:
@@ -55,13 +63,15 @@ class PassThroughJitterBuffer:
         if self._last is not None and not 0 < (sequence - self._last) % 65536 < 32768:
             return False, None  # a duplicate, or later audio went on already
         self._last = sequence
-        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        data = aiortc_patches.packet_frame_data(packet)
+        return False, JitterFrame(data=data, timestamp=packet.timestamp)
 
 
-def use_pass_through_jitter_buffer(receiver: Any) -> None:
+def use_pass_through_jitter_buffer(receiver: Any) -> bool:
     """Give an aiortc audio receiver the pass-through buffer (idempotent)."""
-    if not isinstance(receiver._RTCRtpReceiver__jitter_buffer, PassThroughJitterBuffer):
-        receiver._RTCRtpReceiver__jitter_buffer = PassThroughJitterBuffer()
+    return aiortc_patches.replace_jitter_buffer(
+        receiver, PassThroughJitterBuffer, PassThroughJitterBuffer
+    )
 
 
 class _InlineDecodeStage:
@@ -103,12 +113,10 @@ class InlineAudioInput:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
         if getattr(receiver, "track", None) is None or receiver.track.kind != "audio":
             return False
-        current = receiver._RTCRtpReceiver__decoder_queue
-        if not isinstance(current, _InlineDecodeStage):
-            receiver._RTCRtpReceiver__decoder_queue = _InlineDecodeStage(self, current)
-        use_pass_through_jitter_buffer(receiver)
-        receiver._enabled = True
-        return True
+        taken = aiortc_patches.replace_decode_stage(
+            receiver, lambda current: _InlineDecodeStage(self, current), _InlineDecodeStage
+        )
+        return taken and use_pass_through_jitter_buffer(receiver)
 
     def accept(self, packet: bytes) -> None:
         if self._decoder is None:

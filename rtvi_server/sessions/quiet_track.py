@@ -5,42 +5,76 @@ every listening session Opus-encodes and sends 50 silent packets a second. This
 track waits instead, and when the bot speaks again it realigns its clock and
 advances its RTP timestamps over the gap (as discontinuous transmission does),
 so the receiver sees the pause in time, not a burst of late audio.
+
+It offers what pipecat's SmallWebRTC client asks of its bot track:
+``add_audio_bytes(pcm)`` returns a future that completes once that audio went
+out, which paces pipecat's output to real time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fractions
 import time
-from typing import Any
+from collections import deque
 
-from pipecat.transports.smallwebrtc.transport import RawAudioTrack
+import av
+from aiortc import MediaStreamTrack
 
 RESUME_SLACK_SECS = 0.02
 
 
-class QuietAudioTrack(RawAudioTrack):
+class QuietAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
     def __init__(self, sample_rate: int) -> None:
-        super().__init__(sample_rate=sample_rate, auto_silence=False)
-        self._audio_ready = asyncio.Event()
+        super().__init__()
+        self._rate = sample_rate
+        self._samples_10ms = sample_rate // 100
+        self._bytes_10ms = self._samples_10ms * 2
+        self._queue: deque[tuple[bytes, asyncio.Future[bool] | None]] = deque()
+        self._ready = asyncio.Event()
+        self._pts = 0
+        self._start = time.monotonic()
         self.frames_sent = 0
 
-    def add_audio_bytes(self, audio_bytes: bytes) -> Any:
-        future = super().add_audio_bytes(audio_bytes)
-        self._audio_ready.set()
-        return future
+    def add_audio_bytes(self, audio: bytes) -> asyncio.Future[bool]:
+        """Queue 16-bit mono PCM (a multiple of 10 ms); the future completes when sent."""
+        if len(audio) % self._bytes_10ms:
+            raise ValueError("audio must be a multiple of 10 ms")
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        last = len(audio) - self._bytes_10ms
+        for i in range(0, len(audio), self._bytes_10ms):
+            self._queue.append((audio[i : i + self._bytes_10ms], done if i == last else None))
+        if not audio:
+            done.set_result(True)
+        self._ready.set()
+        return done
 
-    async def recv(self) -> Any:
-        if not self._chunk_queue:
-            self._audio_ready.clear()
-            await self._audio_ready.wait()
+    async def recv(self) -> av.AudioFrame:
+        if not self._queue:
+            self._ready.clear()
+            await self._ready.wait()
             self._skip_gap()
+        due = self._start + self._pts / self._rate
+        wait = due - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        chunk, done = self._queue.popleft()
+        if done is not None and not done.done():
+            done.set_result(True)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=self._samples_10ms)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = self._rate
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, self._rate)
+        self._pts += self._samples_10ms
         self.frames_sent += 1
-        return await super().recv()
+        return frame
 
     def _skip_gap(self) -> None:
-        rate = self._sample_rate
-        due = self._start + self._timestamp / rate
-        now = time.time()
-        if now - due > RESUME_SLACK_SECS:
-            gap = int((now - due) * rate)
-            self._timestamp += gap - gap % self._samples_per_10ms
+        """Move the clock over the quiet time, in whole 10 ms steps."""
+        late = time.monotonic() - (self._start + self._pts / self._rate)
+        if late > RESUME_SLACK_SECS:
+            gap = int(late * self._rate)
+            self._pts += gap - gap % self._samples_10ms

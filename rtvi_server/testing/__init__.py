@@ -1,13 +1,13 @@
 """Tools for testing bots: an in-memory transport and transcript checks."""
 
-from rtvi_server.memory_transport import (
+from rtvi_server.testing.bot_harness import BotHarness
+from rtvi_server.testing.memory_transport import (
     MemoryInputTransport,
     MemoryOutputTransport,
     MemoryTransport,
     Recording,
     read_wav_pcm16,
 )
-from rtvi_server.testing.bot_harness import BotHarness
 from rtvi_server.testing.wer import normalize_words, word_error_rate
 
 __all__ = [

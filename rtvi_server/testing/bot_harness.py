@@ -18,8 +18,8 @@ from typing import Any
 from pipecat.workers.runner import WorkerRunner
 
 from rtvi_server.bots import Bot, BotArgs, CreateBot, load_bot_file
-from rtvi_server.memory_transport import MemoryTransport, read_wav_pcm16
 from rtvi_server.protocol import Config, JSONValue, parse_config
+from rtvi_server.testing.memory_transport import MemoryTransport, read_wav_pcm16
 from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
 

@@ -30,13 +30,14 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from rtvi_server.memory_transport import read_wav_pcm16
+from rtvi_server.patches.aioice import host_candidates
 from rtvi_server.sessions.inline_audio import use_pass_through_jitter_buffer
-from rtvi_server.sessions.webrtc import configure_host_candidates
+from rtvi_server.testing.memory_transport import read_wav_pcm16
 from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms
+LOOPBACK = ["127.0.0.1"]
 
 
 class WavMicrophone(MediaStreamTrack):
@@ -84,7 +85,6 @@ class WebRTCTestClient(ReceivesMessages):
     """One client session against a running rtvi-server."""
 
     def __init__(self, base_url: str, *, token: str | None = None) -> None:
-        configure_host_candidates("127.0.0.1")
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._log = MessageLog()
@@ -157,7 +157,8 @@ class WebRTCTestClient(ReceivesMessages):
             if track.kind == "audio":
                 self._tasks.append(asyncio.create_task(self._listen(track)))
 
-        await pc.setLocalDescription(await pc.createOffer())
+        with host_candidates(LOOPBACK):  # this peer offers 127.0.0.1 alone
+            await pc.setLocalDescription(await pc.createOffer())
         local = pc.localDescription
         status, answer = await self.post(
             offer_path, {"sdp": local.sdp, "type": local.type, "pc_id": None, "restart_pc": False}

@@ -78,7 +78,7 @@ BAD_STARTS = [
         {"api_keys": {"together": 5}},
         None,
         "api_keys.together",
-        "each key must be a string",
+        "api_keys.together must be a string",
     ),
     ("config-shape", {"config": {"llm": 1}}, None, "config", "must be an array"),
     (

@@ -7,7 +7,7 @@ import urllib.request
 import aiohttp
 import pytest
 
-from rtvi_server.server.front import merge_metrics
+from rtvi_server.cluster.metrics import merge_metrics
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
 from .serverproc import ROOT, ServerProcess

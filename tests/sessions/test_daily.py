@@ -7,7 +7,7 @@ import time
 import pytest
 from aiohttp import web
 
-from rtvi_server.sessions.daily import DailySetupError, create_room, daily_api_key
+from rtvi_server.sessions.transports.daily import DailySetupError, create_room, daily_api_key
 
 KEY = "daily-SENTINEL-4f1e"
 

@@ -9,7 +9,7 @@ from aiortc.rtp import RtpPacket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 
-from rtvi_server.sessions import configure_host_candidates
+from rtvi_server.patches.aioice import host_candidates
 from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WavMicrophone
@@ -20,14 +20,14 @@ FIXTURE = "librivox_sense_and_sensibility_0930.wav"
 
 
 async def connected_pair():
-    configure_host_candidates("127.0.0.1")
     sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     microphone = WavMicrophone()
     sender.addTrack(microphone)
-    await sender.setLocalDescription(await sender.createOffer())
-    await receiver.setRemoteDescription(sender.localDescription)
-    await receiver.setLocalDescription(await receiver.createAnswer())
+    with host_candidates(["127.0.0.1"]):
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
     await sender.setRemoteDescription(receiver.localDescription)
     for _ in range(100):
         if receiver.connectionState == "connected":

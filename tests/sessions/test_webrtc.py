@@ -1,6 +1,9 @@
+import asyncio
+
 import aioice.ice
 
-from rtvi_server.sessions import webrtc
+from rtvi_server.patches.aioice import host_candidates
+from rtvi_server.sessions.transports.webrtc import host_addresses_for, loopback_sdp
 
 OFFER = "\r\n".join(
     [
@@ -14,21 +17,34 @@ OFFER = "\r\n".join(
 )
 
 
-def test_loopback_server_offers_and_accepts_only_loopback():
-    try:
-        assert webrtc.configure_host_candidates("127.0.0.1") == ["127.0.0.1"]
-        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1"]
-        filtered = webrtc.loopback_sdp(OFFER)
-        assert "192.168.7.20" not in filtered
-        assert ".local" not in filtered
-        assert "127.0.0.1 50001" in filtered
-        assert "a=end-of-candidates" in filtered
-    finally:
-        webrtc.configure_host_candidates("0.0.0.0")
+def test_a_loopback_server_offers_and_accepts_only_loopback():
+    assert host_addresses_for("127.0.0.1") == ["127.0.0.1"]
+    assert host_addresses_for("localhost") == ["127.0.0.1"]
+    assert host_addresses_for("127.0.0.3") == ["127.0.0.3"]
+    filtered = loopback_sdp(OFFER)
+    assert "192.168.7.20" not in filtered
+    assert ".local" not in filtered
+    assert "127.0.0.1 50001" in filtered
+    assert "a=end-of-candidates" in filtered
 
 
-def test_server_on_all_interfaces_keeps_aiortc_defaults():
-    assert webrtc.configure_host_candidates("0.0.0.0") is None
-    assert webrtc.loopback_sdp(OFFER) == OFFER
-    assert webrtc.configure_host_candidates("localhost") == ["127.0.0.1"]
-    webrtc.configure_host_candidates("0.0.0.0")
+def test_a_server_on_all_interfaces_keeps_aiortc_defaults():
+    assert host_addresses_for("0.0.0.0") is None
+    assert host_addresses_for("::") is None
+
+
+async def test_each_connection_gathers_the_addresses_its_own_code_chose():
+    stock = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+
+    async def gather(addresses):
+        with host_candidates(addresses):
+            await asyncio.sleep(0)  # another peer's block runs meanwhile
+            return aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+
+    server, client, default = await asyncio.gather(
+        gather(["127.0.0.3"]), gather(["127.0.0.1"]), gather(None)
+    )
+    assert server == ["127.0.0.3"]
+    assert client == ["127.0.0.1"]
+    assert default == stock  # outside a choice, aioice decides as it always did
+    assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == stock

@@ -47,6 +47,12 @@ class ServerMetrics:
         self.session_duration = Histogram(DURATION_BUCKETS)
         self.turn_latency = Histogram(LATENCY_BUCKETS)
 
+    def session_ended(self, reason: str, duration: float) -> None:
+        self.ended[reason] += 1
+        self.session_duration.observe(duration)
+        if reason == "error":
+            self.errors += 1
+
     def render(self) -> str:
         out = [
             "# HELP rtvi_active_sessions Sessions starting, running or ending.",

@@ -1,0 +1,113 @@
+"""pipecat (1.14): the SmallWebRTC client's audio reader and bot track, Silero's reset rule.
+
+pipecat's ``SmallWebRTCTransport`` keeps its client in ``_client``; the client
+reads the peer's audio in ``read_audio_frame`` (a task per frame, a resampler)
+and, once the peer connects, makes the bot's audio track in
+``_handle_client_connected`` (a track that sends silence while the bot is
+quiet). The WebRTC link replaces the reader and swaps the track right after it
+is made. Silero's model-reset rule lives in private constants of
+``pipecat.audio.vad.silero``; the batched analyzer reads them here so its
+decisions stay pipecat's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, NamedTuple
+
+from rtvi_server.patches.selfcheck import PatchReport, has_names, installed_version
+
+TESTED = "==1.14.*"
+_CLIENT_FIELDS = ("_audio_output_track", "_in_sample_rate", "_out_sample_rate")
+
+
+class SileroResetRule(NamedTuple):
+    interval_secs: float
+    max_confidence: float
+    low_confidence_windows: int
+
+
+# pipecat 1.14's values, used if its private constants move.
+_RESET_RULE_1_14 = SileroResetRule(2.0, 0.1, 5)
+
+
+def report() -> PatchReport:
+    try:
+        from pipecat.transports.smallwebrtc.transport import (
+            SmallWebRTCClient,
+            SmallWebRTCTransport,
+        )
+    except ImportError:
+        return PatchReport("pipecat-ai", "not installed", TESTED, ("smallwebrtc",))
+    missing = has_names(SmallWebRTCTransport.__init__, "_client")
+    missing += has_names(SmallWebRTCClient.__init__, *_CLIENT_FIELDS)
+    for method in ("read_audio_frame", "_handle_client_connected"):
+        if not callable(getattr(SmallWebRTCClient, method, None)):
+            missing.append(f"SmallWebRTCClient.{method}")
+    if _silero_constants() is None:
+        missing.append("pipecat.audio.vad.silero._MODEL_RESET_*")
+    return PatchReport("pipecat-ai", installed_version("pipecat-ai"), TESTED, tuple(missing))
+
+
+def _client(transport: Any) -> Any | None:
+    client = getattr(transport, "_client", None)
+    if client is None or not all(hasattr(client, f) for f in _CLIENT_FIELDS):
+        return None
+    return client
+
+
+def replace_audio_reader(transport: Any, reader: Callable[[int], AsyncIterator[Any]]) -> bool:
+    """pipecat reads the peer's audio from ``reader(pipeline_rate)`` instead."""
+    client = _client(transport)
+    if client is None:
+        return False
+    client.read_audio_frame = lambda: reader(client._in_sample_rate)
+    return True
+
+
+def after_peer_connects(
+    transport: Any, hook: Callable[[Callable[[Callable[[int], Any]], Any]], Awaitable[None]]
+) -> bool:
+    """Run ``hook(swap_track)`` right after pipecat has set the peer up.
+
+    ``swap_track(make)`` replaces the bot's audio track with ``make(out_rate)``
+    and returns the new track (``None`` when the bot sends no audio).
+    """
+    client = _client(transport)
+    if client is None:
+        return False
+    set_up = client._handle_client_connected
+
+    def swap_track(make: Callable[[int], Any]) -> Any:
+        if client._audio_output_track is None:
+            return None
+        track = make(client._out_sample_rate)
+        client._audio_output_track = track
+        return track
+
+    async def then_hook() -> None:
+        await set_up()
+        await hook(swap_track)
+
+    client._handle_client_connected = then_hook
+    return True
+
+
+def _silero_constants() -> SileroResetRule | None:
+    try:
+        from pipecat.audio.vad import silero
+    except ImportError:
+        return None
+    try:
+        return SileroResetRule(
+            float(silero._MODEL_RESET_INTERVAL_SECS),
+            float(silero._MODEL_RESET_MAX_CONFIDENCE),
+            int(silero._MODEL_RESET_LOW_CONFIDENCE_WINDOWS),
+        )
+    except AttributeError:
+        return None
+
+
+def silero_reset_rule() -> SileroResetRule:
+    """When Silero's recurrent state is reset: pipecat's rule, as installed."""
+    return _silero_constants() or _RESET_RULE_1_14

@@ -1,0 +1,44 @@
+"""Who may call a route: one check, used by every router and by the socket route.
+
+With ``RTVI_SERVER_API_KEY`` set, every route but the open ones (health,
+metrics, the docs, the web page) needs ``Authorization: Bearer <key>``; a
+WebSocket may also carry the key as ``?token=`` (browsers cannot set headers
+on a WebSocket).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+
+from fastapi import Request
+
+from rtvi_server.sessions.api import APIError
+
+UNAUTHORIZED = APIError(
+    401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+)
+
+
+def _matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def bearer_ok(api_key: str | None, headers: Mapping[str, str], token: str = "") -> bool:
+    """Whether a request with these headers (and query ``token``) may pass."""
+    if not api_key:
+        return True
+    given = headers.get("authorization", "")
+    if given.startswith("Bearer ") and _matches(given.removeprefix("Bearer "), api_key):
+        return True
+    return bool(token) and _matches(token, api_key)
+
+
+def require_bearer(api_key: str | None) -> Callable[[Request], None]:
+    """A FastAPI dependency refusing requests without the server's key."""
+
+    def check(request: Request) -> None:
+        if request.method != "OPTIONS" and not bearer_ok(api_key, request.headers):
+            raise APIError(UNAUTHORIZED.status, UNAUTHORIZED.message, headers=UNAUTHORIZED.headers)
+
+    return check

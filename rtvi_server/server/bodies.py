@@ -1,0 +1,41 @@
+"""Reading a JSON request body: bounded in size, strict JSON, named refusals."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import Request
+
+from rtvi_server.sessions.api import APIError
+
+NOT_JSON = "the body is not valid JSON"
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> object:
+    """Strict JSON (no ``NaN``/``Infinity``); :class:`APIError` 400 otherwise."""
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        raise APIError(400, NOT_JSON, field="body") from None
+
+
+async def read_json(request: Request, *, max_bytes: int, empty: object = None) -> object:
+    """The request's JSON body; ``empty`` for a body of only whitespace."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise APIError(413, f"the body is larger than {max_bytes} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise APIError(413, f"the body is larger than {max_bytes} bytes", field="body")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return empty
+    return parse_json(raw)

@@ -1,0 +1,1 @@
+"""The route modules; each builds one router over the session backend."""

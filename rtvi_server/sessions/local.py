@@ -1,0 +1,241 @@
+"""The in-process session backend: sessions run in this process, on its event loop.
+
+It is what a single ``rtvi-server serve`` runs, and what each worker process of
+``--workers`` runs behind its front. Everything a route asks of sessions comes
+here through the :class:`~rtvi_server.sessions.api.SessionBackend` methods.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from loguru import logger
+
+from rtvi_server.sessions.api import (
+    APIError,
+    CandidatePatch,
+    Health,
+    Offer,
+    OfferAnswer,
+    SessionInfo,
+    StartAnswer,
+    StartPayload,
+    internal_error,
+    not_found,
+)
+from rtvi_server.sessions.bot_builder import build_bot
+from rtvi_server.sessions.lifecycle import EndReason, SessionRecord
+from rtvi_server.sessions.manager import CapacityError, SessionManager
+from rtvi_server.sessions.metrics import ServerMetrics
+from rtvi_server.sessions.reclaim import MemoryReclaimer
+from rtvi_server.sessions.session import Session
+from rtvi_server.sessions.start_request import (
+    StartError,
+    StartLimits,
+    StartRequest,
+    normalize_start_body,
+    start_request,
+)
+from rtvi_server.sessions.transports import (
+    Link,
+    UnknownPeerError,
+    host_addresses_for,
+    transport_kinds,
+)
+from rtvi_server.sessions.validation import parse_model
+from rtvi_server.settings import ServerSettings
+
+START_FAILED = "the bot failed to start"
+
+
+def start_payload(raw: object) -> StartPayload:
+    """A start payload from a request body (accepted shapes normalised, then checked)."""
+    return parse_model(StartPayload, normalize_start_body(raw))
+
+
+class LocalBackend:
+    def __init__(self, settings: ServerSettings, *, ice_host: str | None = None) -> None:
+        self.settings = settings
+        self.manager = SessionManager(
+            max_sessions=settings.max_sessions,
+            retention_secs=settings.retention_secs,
+            max_records=settings.max_ended_records,
+            on_ended=self._ended,
+        )
+        self.metrics = ServerMetrics(lambda: self.manager.active)
+        self.reclaimer = MemoryReclaimer()
+        self._kinds = transport_kinds(host_addresses_for(ice_host or settings.host))
+        self._limits = StartLimits(
+            bots_dir=settings.bots_dir,
+            default_profile=settings.default_profile,
+            default_max_duration=settings.default_max_duration,
+            max_duration_cap=settings.max_duration_cap,
+        )
+        self._by_pc_id: dict[str, str] = {}
+
+    # -- lifetime -----------------------------------------------------------
+
+    async def startup(self) -> None:
+        self.reclaimer.freeze_startup_heap()
+
+    async def shutdown(self) -> None:
+        logger.info("draining sessions")
+        await self.manager.shutdown()
+        self.reclaimer.close()
+
+    def _ended(self, session: Session) -> None:
+        record = session.record
+        self.metrics.session_ended(record.end_reason or EndReason.ERROR, record.duration)
+        for pc_id in [p for p, sid in self._by_pc_id.items() if sid == session.id]:
+            del self._by_pc_id[pc_id]
+        self.reclaimer.session_ended()
+
+    # -- starting -----------------------------------------------------------
+
+    async def start(self, payload: StartPayload) -> StartAnswer:
+        """Check, admit, open the link, build the bot; a failure starts nothing."""
+        try:
+            request = start_request(payload, self._limits)
+            self._kinds[request.transport].check(request)
+        except StartError:
+            self.metrics.rejections["invalid"] += 1
+            raise
+        try:
+            self.manager.reserve()  # no await between the check and taking the slot
+        except CapacityError:
+            self.metrics.rejections["capacity"] += 1
+            raise
+        try:
+            session = await self._open(request)
+        except BaseException as exc:
+            self.manager.release()
+            self.metrics.rejections["invalid" if isinstance(exc, APIError) else "error"] += 1
+            if isinstance(exc, APIError | KeyboardInterrupt | SystemExit):
+                raise
+            raise internal_error(START_FAILED, f"bot {request.profile!r} failed to start") from exc
+        self.manager.add(session)
+        link = session.link
+        if link.runs_at_start:
+            await session.start_bot()
+        session.watch()
+        self.metrics.starts += 1
+        return link.start_answer(session.id)
+
+    async def _open(self, request: StartRequest) -> Session:
+        session_id = uuid.uuid4().hex
+        link = await self._kinds[request.transport].open(request, session_id)
+        try:
+            bot = await build_bot(
+                request, link.transport, session_id=session_id, bots_dir=self.settings.bots_dir
+            )
+        except BaseException:
+            await link.discard()
+            raise
+        record = SessionRecord(
+            id=session_id,
+            profile=request.profile,
+            services=dict(request.services),
+            transport=request.transport,
+            max_duration=request.max_duration,
+        )
+        return Session(
+            record,
+            link,
+            bot,
+            idle_timeout_secs=self.settings.idle_timeout_secs,
+            connect_timeout_secs=self.settings.connect_timeout_secs,
+            on_ended=self.manager.session_ended,
+            on_latency=self.metrics.turn_latency.observe,
+        )
+
+    # -- the sessions API ---------------------------------------------------
+
+    def _record(self, session_id: str) -> SessionRecord:
+        record = self.manager.record(session_id)
+        if record is None:
+            raise not_found(session_id)
+        return record
+
+    def _live(self, session_id: str) -> Session:
+        session = self.manager.get(session_id)
+        if session is None:
+            self._record(session_id)  # 404 if it never existed
+            raise APIError(410, f"session {session_id} has ended", field="session_id")
+        return session
+
+    async def get(self, session_id: str) -> SessionInfo:
+        return self._record(session_id).info()
+
+    async def list(self) -> list[SessionInfo]:
+        return [r.info() for r in self.manager.records()]
+
+    async def delete(self, session_id: str) -> SessionInfo:
+        session = self.manager.get(session_id)
+        if session is not None:
+            await session.end(EndReason.DELETED)
+        return self._record(session_id).info()
+
+    # -- signalling ---------------------------------------------------------
+
+    def _by_pc(self, pc_id: str) -> str:
+        session_id = self._by_pc_id.get(pc_id)
+        if session_id is None:
+            raise UnknownPeerError()
+        return session_id
+
+    async def offer(self, session_id: str | None, offer: Offer) -> OfferAnswer:
+        """Answer an offer; with no session (``POST /api/offer``), a first offer
+        starts one from its ``requestData``."""
+        if session_id is None:
+            if offer.pc_id:
+                session_id = self._by_pc(offer.pc_id)
+            else:
+                payload = start_payload(offer.requestData or {})
+                session_id = (await self.start(payload)).session_id
+        session = self._live(session_id)
+        link = session.link
+        first = not link.connected
+        try:
+            answer = await link.offer(offer)
+        except APIError:
+            raise
+        except Exception as exc:  # what the client sent could not be negotiated
+            logger.warning(f"session {session_id}: offer failed: {exc!r}")
+            if first:
+                await session.end(EndReason.OFFER_FAILED)
+            raise APIError(400, "the offer could not be answered", field="sdp") from None
+        self._by_pc_id[answer.pc_id] = session_id
+        await session.start_bot()
+        return answer.model_copy(update={"session_id": session_id})
+
+    async def patch(self, session_id: str | None, patch: CandidatePatch) -> None:
+        session = self._live(session_id or self._by_pc(patch.pc_id))
+        await session.link.add_candidates(patch)
+
+    async def websocket(self, session_id: str, websocket: Any) -> None:
+        """Serve a ``websocket`` session's socket until the session ends."""
+        session = self.manager.get(session_id)
+        if session is None:
+            await websocket.close(code=4404)
+            return
+        link: Link = session.link
+        try:
+            await link.accept_socket(websocket)
+        except APIError:
+            await websocket.close(code=4409)
+            return
+        await session.start_bot()
+        await session.wait_ended()
+
+    # -- operations ---------------------------------------------------------
+
+    def health(self) -> Health:
+        return Health(
+            status="ok" if self.manager.admitting else "draining",
+            active_sessions=self.manager.active,
+            max_sessions=self.settings.max_sessions,
+        )
+
+    async def metrics_text(self) -> str:
+        return self.metrics.render()

@@ -1,0 +1,74 @@
+"""Giving an ended session's memory back to the system.
+
+A session's objects (pipecat processors, the peer connection, their tasks) form
+reference cycles, so they are freed by Python's cycle collector, whose full
+collections become rare as a server's heap grows: ended sessions would pile up
+until one runs. And glibc keeps freed memory mapped unless asked to trim. So
+after sessions end (debounced) this runs a full collection, made cheap by
+freezing the startup heap (imports, models) out of the collector's view, and
+``malloc_trim``s in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import gc
+from collections.abc import Callable
+
+from loguru import logger
+
+RECLAIM_DELAY_SECS = 1.0
+
+
+def _malloc_trim() -> Callable[[], None] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
+class MemoryReclaimer:
+    def __init__(self, delay_secs: float = RECLAIM_DELAY_SECS) -> None:
+        self._delay = delay_secs
+        self._trim = _malloc_trim()
+        self._scheduled: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.runs = 0
+
+    @staticmethod
+    def freeze_startup_heap() -> None:
+        """Collect once, then keep what exists now out of every later collection."""
+        gc.collect()
+        gc.freeze()
+
+    def session_ended(self) -> None:
+        """Reclaim soon (one run for a burst of ends)."""
+        if self._scheduled is not None or (self._task is not None and not self._task.done()):
+            return
+        loop = asyncio.get_running_loop()
+        self._scheduled = loop.call_later(self._delay, self._start)
+
+    def _start(self) -> None:
+        self._scheduled = None
+        self._task = asyncio.create_task(self.reclaim(), name="reclaim-memory")
+
+    async def reclaim(self) -> None:
+        gc.collect()
+        if self._trim is not None:
+            try:
+                await asyncio.to_thread(self._trim)
+            except Exception as exc:  # a failed trim only means memory stays mapped
+                logger.debug(f"malloc_trim failed: {exc!r}")
+        self.runs += 1
+
+    def close(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None

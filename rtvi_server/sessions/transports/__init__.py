@@ -1,0 +1,33 @@
+"""The transports a start payload can name, each an object (see ``base``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rtvi_server.sessions.transports.base import Link, TransportKind
+from rtvi_server.sessions.transports.daily import DailyKind, DailyLink
+from rtvi_server.sessions.transports.webrtc import (
+    UnknownPeerError,
+    WebRTCKind,
+    WebRTCLink,
+    host_addresses_for,
+)
+from rtvi_server.sessions.transports.websocket import WebSocketKind, WebSocketLink
+
+
+def transport_kinds(host_addresses: Sequence[str] | None) -> Mapping[str, TransportKind]:
+    """Every transport kind, by the name a start payload uses."""
+    kinds: list[TransportKind] = [WebRTCKind(host_addresses), WebSocketKind(), DailyKind()]
+    return {kind.name: kind for kind in kinds}
+
+
+__all__ = [
+    "DailyLink",
+    "Link",
+    "TransportKind",
+    "UnknownPeerError",
+    "WebRTCLink",
+    "WebSocketLink",
+    "host_addresses_for",
+    "transport_kinds",
+]

@@ -1,0 +1,152 @@
+"""The ``websocket`` transport: pipecat's protobuf frames over a WebSocket (spec 12.3).
+
+For server-to-server use (and ``@pipecat-ai/websocket-transport``). The client
+connects to the ``ws_url`` that ``/start`` returned; audio travels as 16-bit PCM
+(16 kHz in, 24 kHz out) and RTVI JSON inside ``message`` frames.
+
+The bot is built once, at ``/start``, on pipecat's FastAPI WebSocket transport
+over a :class:`PendingSocket`: a stand-in with the socket interface pipecat
+uses, which the client's real socket fills when it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from pipecat.frames.frames import OutputTransportMessageUrgentFrame
+from pipecat.serializers.protobuf import ProtobufFrameSerializer
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+from starlette.websockets import WebSocketState
+
+from rtvi_server.protocol import JSONObject
+from rtvi_server.sessions.api import APIError, StartAnswer, TransportName
+from rtvi_server.sessions.start_request import StartRequest
+from rtvi_server.sessions.transports.base import Link
+
+INPUT_SAMPLE_RATE = 16000
+OUTPUT_SAMPLE_RATE = 24000
+
+
+class PendingSocket:
+    """A WebSocket that exists before its client does.
+
+    pipecat's transport is given this at ``/start``; it reads, writes and closes
+    through it, and :meth:`bind` puts the client's socket behind it. Until then
+    it reports itself connecting, so pipecat sends nothing.
+    """
+
+    def __init__(self) -> None:
+        self._socket: Any = None
+        self._bound = asyncio.Event()
+        self.headers: dict[str, str] = {}
+
+    def bind(self, websocket: Any) -> None:
+        if self._socket is not None:
+            raise APIError(409, "this session's socket is already connected", field="session_id")
+        self._socket = websocket
+        self.headers = dict(getattr(websocket, "headers", {}) or {})
+        self._bound.set()
+
+    @property
+    def bound(self) -> bool:
+        return self._socket is not None
+
+    @property
+    def client_state(self) -> WebSocketState:
+        return WebSocketState.CONNECTING if self._socket is None else self._socket.client_state
+
+    @property
+    def application_state(self) -> WebSocketState:
+        if self._socket is None:
+            return WebSocketState.CONNECTING
+        state: WebSocketState = self._socket.application_state
+        return state
+
+    async def receive(self) -> Any:
+        await self._bound.wait()
+        return await self._socket.receive()
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self._socket is not None:
+            await self._socket.send_bytes(data)
+
+    async def send_text(self, data: str) -> None:
+        if self._socket is not None:
+            await self._socket.send_text(data)
+
+    async def close(self, code: int = 1000) -> None:
+        if self._socket is not None:
+            await self._socket.close(code=code)
+
+
+class WebSocketLink(Link):
+    """A session's WebSocket; the client's socket arrives after ``/start``."""
+
+    name: TransportName = "websocket"
+
+    def __init__(self) -> None:
+        self._socket = PendingSocket()
+        self._serializer = ProtobufFrameSerializer()
+        self._transport = FastAPIWebsocketTransport(
+            self._socket,  # type: ignore[arg-type]  # the socket interface pipecat uses
+            FastAPIWebsocketParams(
+                audio_in_enabled=True,
+                audio_in_sample_rate=INPUT_SAMPLE_RATE,
+                audio_out_enabled=True,
+                audio_out_sample_rate=OUTPUT_SAMPLE_RATE,
+                add_wav_header=False,
+                serializer=ProtobufFrameSerializer(),
+            ),
+        )
+
+    @property
+    def transport(self) -> FastAPIWebsocketTransport:
+        return self._transport
+
+    @property
+    def connected(self) -> bool:
+        return self._socket.bound
+
+    def start_answer(self, session_id: str) -> StartAnswer:
+        return StartAnswer(
+            session_id=session_id, transport="websocket", ws_path=f"/sessions/{session_id}/ws"
+        )
+
+    async def accept_socket(self, websocket: Any) -> None:
+        self._socket.bind(websocket)
+        await websocket.accept()
+
+    def _open(self) -> bool:
+        return (
+            self._socket.client_state == WebSocketState.CONNECTED
+            and self._socket.application_state == WebSocketState.CONNECTED
+        )
+
+    async def send(self, message: JSONObject) -> None:
+        if not self._open():
+            return
+        data = await self._serializer.serialize(OutputTransportMessageUrgentFrame(message=message))
+        if isinstance(data, bytes):
+            await self._socket.send_bytes(data)
+
+    def is_alive(self) -> bool:
+        return not self._socket.bound or self._open()
+
+    async def close(self) -> None:
+        if self._open():
+            with contextlib.suppress(RuntimeError):  # already closing
+                await self._socket.close(code=1000)
+
+
+class WebSocketKind:
+    """Sessions whose client connects a WebSocket carrying pipecat's protobuf frames."""
+
+    name: TransportName = "websocket"
+
+    def check(self, request: StartRequest) -> None:
+        return None
+
+    async def open(self, request: StartRequest, session_id: str) -> WebSocketLink:
+        return WebSocketLink()
