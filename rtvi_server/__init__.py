@@ -7,9 +7,9 @@ imported (and used) without pipecat.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from rtvi_server._lazy import lazy_attributes
 from rtvi_server._version import __version__
 from rtvi_server.protocol import (
     NOT_GIVEN,
@@ -45,13 +45,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rtvi_server' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("rtvi_server", _LAZY, globals())
 
 
 __all__ = [

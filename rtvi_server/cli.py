@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
             "RTVI_DEFAULT_MAX_DURATION (600), RTVI_IDLE_TIMEOUT (300; 0 disables), "
             "RTVI_CONNECT_TIMEOUT (30; seconds a session waits for its client; 0 disables), "
             "RTVI_SESSION_RETENTION (900; how long ended sessions stay listed), "
-            "RTVI_MAX_ENDED_RECORDS (10000), and the provider keys listed in .env.example."
+            "RTVI_MAX_ENDED_RECORDS (10000), RTVI_LOG_LEVEL (INFO), and the provider keys "
+            "listed in .env.example."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -89,6 +90,9 @@ def serve(args: argparse.Namespace) -> int:
     from dotenv import load_dotenv
 
     load_dotenv(Path.cwd() / ".env")
+    from rtvi_server.logs import configure_logging
+
+    configure_logging()
     import uvicorn
 
     from rtvi_server.server import create_app

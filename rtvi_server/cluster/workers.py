@@ -174,6 +174,7 @@ class WorkerBackend:
             self._lost.add(_lost_record(info, now))
             self._forget(info.session_id)
         worker.live = {}
+        worker.active = worker.starting = 0
 
     # -- admission and routing ----------------------------------------------
 
@@ -205,9 +206,16 @@ class WorkerBackend:
         answer: StartAnswer = await self._admitted(
             worker, self._clients[worker.index].start(payload)
         )
-        self._own(answer.session_id, worker.index)
-        worker.active += 1
+        await self._track(worker, answer.session_id)
         return answer
+
+    async def _track(self, worker: WorkerState, session_id: str) -> None:
+        """A session this front just placed: routed to its worker, and known in full,
+        so that it is reported ended if the worker dies before the next poll."""
+        self._own(session_id, worker.index)
+        worker.active += 1
+        with contextlib.suppress(APIError):
+            worker.live[session_id] = await self._clients[worker.index].get(session_id)
 
     async def _find(self, session_id: str) -> tuple[WorkerClient | None, SessionInfo]:
         """Where a session is (live or ended), asking every worker if need be."""
@@ -261,7 +269,8 @@ class WorkerBackend:
             worker = self._choose()
             client = self._clients[worker.index]
             answer = await self._admitted(worker, client.offer(None, offer))
-            worker.active += 1
+            if answer.session_id is not None:
+                await self._track(worker, answer.session_id)
         owned = session_id or answer.session_id
         if owned is not None:
             self._pc[answer.pc_id] = owned
@@ -294,11 +303,12 @@ class WorkerBackend:
     # -- operations ---------------------------------------------------------
 
     def health(self) -> Health:
+        up = [w for w in self.workers if w.up]
         return Health(
-            status="ok" if self._admitting else "draining",
-            active_sessions=sum(w.active for w in self.workers),
-            max_sessions=sum(w.capacity for w in self.workers),
-            workers=len(self.workers),
+            status="ok" if self._admitting and up else "draining",
+            active_sessions=sum(w.active for w in up),
+            max_sessions=sum(w.capacity for w in up),
+            workers=len(up),
         )
 
     async def metrics_text(self) -> str:

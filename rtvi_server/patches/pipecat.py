@@ -46,7 +46,46 @@ def report() -> PatchReport:
             missing.append(f"SmallWebRTCClient.{method}")
     if _silero_constants() is None:
         missing.append("pipecat.audio.vad.silero._MODEL_RESET_*")
+    missing += _missing_hooks()
     return PatchReport("pipecat-ai", installed_version("pipecat-ai"), TESTED, tuple(missing))
+
+
+def _missing_hooks() -> list[str]:
+    from pipecat.services.tts_service import TTSService
+    from pipecat.utils.base_object import BaseObject
+
+    hooks = [
+        (BaseObject, "_register_event_handler"),
+        (BaseObject, "_call_event_handler"),
+        (TTSService, "_stream_audio_frames_from_iterator"),
+    ]
+    return [f"{cls.__name__}.{name}" for cls, name in hooks if not hasattr(cls, name)]
+
+
+# -- the hooks pipecat leaves to subclasses (protected by convention) ----------
+
+
+def register_event(owner: Any, name: str) -> None:
+    """Declare an event ``owner`` emits, so ``@owner.event_handler(name)`` can attach."""
+    owner._register_event_handler(name)
+
+
+async def emit_event(owner: Any, name: str, *args: Any) -> None:
+    """Call the handlers attached to ``owner``'s event ``name``."""
+    await owner._call_event_handler(name, *args)
+
+
+def stream_tts_audio(
+    tts: Any, chunks: AsyncIterator[bytes], *, sample_rate: int, context_id: str
+) -> AsyncIterator[Any]:
+    """pipecat's TTS helper turning PCM chunks into audio frames at the output rate."""
+    frames: AsyncIterator[Any] = tts._stream_audio_frames_from_iterator(
+        chunks, in_sample_rate=sample_rate, context_id=context_id
+    )
+    return frames
+
+
+# -- SmallWebRTC ------------------------------------------------------------
 
 
 def _client(transport: Any) -> Any | None:

@@ -6,11 +6,9 @@ from rtvi_server.processor.aggregators import (
     listening_aggregators,
     user_turn_strategies,
 )
+from rtvi_server.processor.config_requests import DEFAULT_HANDLER_TIMEOUT_SECS
 from rtvi_server.processor.observer import RTVIEventObserver
-from rtvi_server.processor.rtvi_processor import (
-    DEFAULT_HANDLER_TIMEOUT_SECS,
-    RTVIProcessor,
-)
+from rtvi_server.processor.rtvi_processor import RTVIProcessor
 from rtvi_server.processor.session_worker import create_pipeline_worker
 from rtvi_server.protocol import RequestFailedError
 

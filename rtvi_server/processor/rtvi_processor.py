@@ -17,9 +17,8 @@ bot declared; server-only options are refused from clients.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from loguru import logger
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -42,11 +41,17 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVIClientMessageFrame, RTVISendTextFrame
 
 from rtvi_server._version import __version__
+from rtvi_server.patches import pipecat as pipecat_patches
+from rtvi_server.processor.config_requests import (
+    CONFIG_REQUEST_TYPES,
+    DEFAULT_HANDLER_TIMEOUT_SECS,
+    ConfigRequests,
+    as_config,
+)
 from rtvi_server.processor.errors import client_error_text
 from rtvi_server.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     EMPTY_CONFIG,
-    ActionCallError,
     ActionRequest,
     AppendToContext,
     ClientInfo,
@@ -64,7 +69,6 @@ from rtvi_server.protocol import (
     Ignored,
     JSONValue,
     LLMFunctionCallResult,
-    OptionValue,
     ProtocolError,
     RawAudio,
     Registry,
@@ -76,27 +80,16 @@ from rtvi_server.protocol import (
     UpdateConfig,
     decode,
     detect_client,
-    matches_type,
     merge_config,
     outbound,
-    parse_config,
     parse_request,
 )
 from rtvi_server.protocol.outbound import OutboundMessage
 
-DEFAULT_HANDLER_TIMEOUT_SECS: Final = 5.0
-"""Well under the 10 s after which JS clients drop a pending request for good."""
-
 FunctionResultCallback = Callable[[Any], Awaitable[None]]
 
 
-ConfigRequest = DescribeConfig | GetConfig | UpdateConfig | DescribeActions | ActionRequest
-CONFIG_REQUEST_TYPES: Final = frozenset(
-    {"describe-config", "get-config", "update-config", "describe-actions", "action"}
-)
-
-
-class RTVIProcessor(FrameProcessor):
+class RTVIProcessor(ConfigRequests, FrameProcessor):
     """Serves RTVI requests of both client generations from one registry.
 
     Args:
@@ -125,7 +118,7 @@ class RTVIProcessor(FrameProcessor):
     ) -> None:
         super().__init__(**kwargs)
         self._registry = Registry()
-        self._start_config = _as_config(config)
+        self._start_config = as_config(config)
         self._config: Config = EMPTY_CONFIG
         self._handler_timeout = handler_timeout_secs
         self._max_message_bytes = max_message_bytes
@@ -147,7 +140,7 @@ class RTVIProcessor(FrameProcessor):
             "on_client_message",
             "on_disconnect_requested",
         ):
-            self._register_event_handler(event)
+            pipecat_patches.register_event(self, event)
 
     # -- registration -------------------------------------------------------
 
@@ -336,7 +329,7 @@ class RTVIProcessor(FrameProcessor):
             ):
                 await self.send_message(await self._config_reply(request))
             case DisconnectBot():
-                await self._call_event_handler("on_disconnect_requested")
+                await pipecat_patches.emit_event(self, "on_disconnect_requested")
                 await self.push_frame(EndWorkerFrame(reason="disconnect-bot"))
             case LLMFunctionCallResult():
                 await self._on_function_call_result(request)
@@ -344,7 +337,7 @@ class RTVIProcessor(FrameProcessor):
                 await self._serve_config_client_message(request)
             case ClientMessage():
                 await self.push_frame(RTVIClientMessageFrame(request.id, request.t, request.d))
-                await self._call_event_handler("on_client_message", request)
+                await pipecat_patches.emit_event(self, "on_client_message", request)
             case SendText():
                 await self._on_send_text(request)
             case AppendToContext():
@@ -370,7 +363,7 @@ class RTVIProcessor(FrameProcessor):
             if self._client.warning:
                 await self.send_error_response(request.id, self._client.warning)
             await self.push_frame(InputTransportStartAudioStreamingFrame(), FrameDirection.UPSTREAM)
-            await self._call_event_handler("on_client_ready", self._client)
+            await pipecat_patches.emit_event(self, "on_client_ready", self._client)
         if not self._initial_config_applied:
             self._initial_config_applied = True
             await self._apply_initial_config()
@@ -381,109 +374,10 @@ class RTVIProcessor(FrameProcessor):
             ready = outbound.bot_ready_modern(request.id, client.bot_ready_version, self._about)
         await self.send_message(ready)
         if first:
-            await self._call_event_handler("on_bot_ready")
+            await pipecat_patches.emit_event(self, "on_bot_ready")
             callbacks, self._after_bot_ready = self._after_bot_ready, []
             for callback in callbacks:
                 await self._run_guarded("after bot-ready callback", callback)
-
-    async def _apply_initial_config(self) -> None:
-        """Run every handler once, in config order, before the first bot-ready.
-
-        A failing handler is reported with a non-fatal ``error`` and the rest
-        still run: the values were validated when the session started.
-        """
-        self._applying_initial_config = True
-        try:
-            for service, option in self._config.items():
-                try:
-                    await self._run_option_handler(service, option)
-                except RequestFailedError as exc:
-                    await self.send_error(str(exc))
-        finally:
-            self._applying_initial_config = False
-
-    async def _config_reply(self, request: ConfigRequest) -> OutboundMessage:
-        """The reply to a config-surface request (raises RequestFailedError)."""
-        match request:
-            case DescribeConfig():
-                services = self._registry.describe_config()
-                return outbound.config_available(request.id, services)
-            case GetConfig():
-                return outbound.config_message(self._config, id=request.id)
-            case UpdateConfig():
-                return await self._on_update_config(request)
-            case DescribeActions():
-                return outbound.actions_available(request.id, self._registry.describe_actions())
-            case ActionRequest():
-                return await self._on_action(request)
-
-    async def _serve_config_client_message(self, request: ClientMessage) -> None:
-        """The config surface for modern clients: ``sendClientRequest("get-config")``.
-
-        client-js 1.x cannot send config-generation request types, but it can send
-        ``client-message {t, d}``; with ``t`` naming one of them, the request is served
-        exactly as the legacy one and answered with ``server-response {t, d}``, where
-        ``d`` is what the legacy reply's ``data`` would be.
-        """
-        data = request.d if isinstance(request.d, dict) else {}
-        inner = parse_request(Envelope(type=request.t, id=request.id, data=data))
-        if isinstance(inner, ProtocolError):
-            raise RequestFailedError(inner.reason)
-        assert isinstance(
-            inner, DescribeConfig | GetConfig | UpdateConfig | DescribeActions | ActionRequest
-        )
-        reply = await self._config_reply(inner)
-        await self.send_message(outbound.server_response(request.id, request.t, reply.get("data")))
-
-    async def _on_update_config(self, request: UpdateConfig) -> OutboundMessage:
-        problem = self._registry.check_config(request.config, from_client=True, path="data.config")
-        if problem is not None:
-            raise RequestFailedError(str(problem))
-        if request.interrupt:
-            await self.interrupt_bot()
-        applied: list[tuple[str, OptionValue]] = []
-        for service, option in request.config.items():
-            try:
-                await self._run_option_handler(service, option)
-            except RequestFailedError:
-                await self._roll_back(applied)
-                raise
-            applied.append((service, option))
-        self._config = merge_config(self._config, request.config)
-        await self._call_event_handler("on_config_updated", self._config)
-        return outbound.config_message(self._config, id=request.id)
-
-    async def _roll_back(self, applied: list[tuple[str, OptionValue]]) -> None:
-        """Re-apply the previous values of options a failed update already changed."""
-        for service, option in reversed(applied):
-            previous = self._config.get(service, option.name)
-            if previous is None:
-                logger.warning(f"{self}: {service}.{option.name} had no value to restore")
-                continue
-            try:
-                await self._run_option_handler(service, previous)
-            except RequestFailedError as exc:
-                logger.error(f"{self}: rollback of {service}.{option.name} failed: {exc}")
-
-    async def _run_option_handler(self, service: str, option: OptionValue) -> None:
-        declared = self._registry.services[service].option(option.name)
-        if declared is None or declared.handler is None:
-            return
-        where = f"option {service}.{option.name}"
-        await self._run_guarded(where, declared.handler, self, service, option)
-
-    async def _on_action(self, request: ActionRequest) -> OutboundMessage:
-        bound = self._registry.bind_action(request.service, request.action, request.arguments)
-        if isinstance(bound, ActionCallError):
-            raise RequestFailedError(bound.reason)
-        action, arguments = bound
-        where = f"action {action.key}"
-        result = await self._run_guarded(where, action.handler, self, action.service, arguments)
-        if result is None:
-            raise RequestFailedError(f"{where} returned no result")
-        if not matches_type(action.result, result):
-            raise RequestFailedError(f"{where} returned a value that is not a {action.result}")
-        return outbound.action_response(request.id, result)
 
     async def _on_function_call_result(self, request: LLMFunctionCallResult) -> None:
         callback = self._pending_function_calls.pop(request.tool_call_id, None)
@@ -505,35 +399,3 @@ class RTVIProcessor(FrameProcessor):
         await self.push_frame(RTVISendTextFrame(msg_id=request.id, text=request.content))
         if toggle:
             await self.push_frame(LLMConfigureOutputFrame(skip_tts=restore_skip))
-
-    async def _run_guarded(self, where: str, handler: Callable[..., Any], *args: Any) -> Any:
-        """Call a bot handler (sync or async) under the timeout.
-
-        Whatever it raises, and a timeout, become :class:`RequestFailedError`
-        naming ``where``, so the caller answers the request and goes on.
-        """
-        try:
-            outcome = handler(*args)
-            if not inspect.isawaitable(outcome):
-                return outcome
-            return await asyncio.wait_for(outcome, timeout=self._handler_timeout)
-        except TimeoutError:
-            raise RequestFailedError(
-                f"{where} timed out after {self._handler_timeout:g} s"
-            ) from None
-        except RequestFailedError as exc:  # the handler's own words for the client
-            raise RequestFailedError(f"{where} failed: {exc}") from exc
-        except Exception as exc:  # a dependency's text stays in the log
-            logger.warning(f"{self}: {where} failed: {exc!r}")
-            raise RequestFailedError(f"{where} failed") from exc
-
-
-def _as_config(config: Config | Sequence[JSONValue] | None) -> Config:
-    if config is None:
-        return EMPTY_CONFIG
-    if isinstance(config, Config):
-        return config
-    parsed = parse_config(list(config))
-    if isinstance(parsed, ConfigError):
-        raise ValueError(f"invalid config: {parsed}")
-    return parsed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from fastapi import Request
 
@@ -15,12 +16,22 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise ValueError("a number out of range")
+    return value
+
+
 def parse_json(raw: bytes) -> object:
-    """Strict JSON (no ``NaN``/``Infinity``); :class:`APIError` 400 otherwise."""
+    """Strict JSON: UTF-8, finite numbers, no lone surrogates (``"\\ud800"``, which
+    no response could carry back); :class:`APIError` 400 otherwise."""
     try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
         raise APIError(400, NOT_JSON, field="body") from None
+    return value
 
 
 async def read_json(request: Request, *, max_bytes: int, empty: object = None) -> object:

@@ -155,4 +155,4 @@ class LocalLlamaLLMService(OpenAILLMService):
 
     async def warm_up(self) -> None:
         """Load the model now instead of on the first turn."""
-        await asyncio.to_thread(LLAMA_MODELS.get, str(cast(Any, self._settings).model))
+        await asyncio.to_thread(LLAMA_MODELS.get, str(cast(Any, self.settings).model))

@@ -43,19 +43,20 @@ class LocalWhisperSTTService(WhisperSTTService):
         compute_type: str = "int8",
         **kwargs: Any,
     ) -> None:
+        self._runs_on = f"{device}|{compute_type}"  # set before pipecat's init loads a model
         settings = WhisperSTTService.Settings(model=model)
         super().__init__(settings=settings, device=device, compute_type=compute_type, **kwargs)
 
     def _cache_key(self, model: str) -> str:
-        return f"{whisper_model_source(model)}|{self._device}|{self._compute_type}"
+        return f"{whisper_model_source(model)}|{self._runs_on}"
 
     def _load(self) -> None:
-        model = str(cast(Any, self._settings).model)
+        model = str(cast(Any, self.settings).model)
         self._model = WHISPER_MODELS.get(self._cache_key(model))
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         changed: dict[str, Any] = await super()._update_settings(delta)
         if "model" in changed:
-            key = self._cache_key(str(cast(Any, self._settings).model))
+            key = self._cache_key(str(cast(Any, self.settings).model))
             self._model = await asyncio.to_thread(WHISPER_MODELS.get, key)
         return changed

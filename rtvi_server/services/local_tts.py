@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, Frame
@@ -18,6 +18,7 @@ from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.types import NOT_GIVEN, NotGiven
 
+from rtvi_server.patches import pipecat as pipecat_patches
 from rtvi_server.services.local_models import DEFAULT_PIPER_VOICE, ModelCache, piper_voice_path
 
 
@@ -41,7 +42,6 @@ class LocalPiperTTSSettings(TTSSettings):
 
 class LocalPiperTTSService(TTSService):
     Settings = LocalPiperTTSSettings
-    _settings: LocalPiperTTSSettings
 
     def __init__(self, *, voice: str = DEFAULT_PIPER_VOICE, **kwargs: Any) -> None:
         super().__init__(
@@ -55,16 +55,20 @@ class LocalPiperTTSService(TTSService):
     def can_generate_metrics(self) -> bool:
         return True
 
+    @property
+    def piper_settings(self) -> LocalPiperTTSSettings:
+        return cast(LocalPiperTTSSettings, self.settings)
+
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         changed: dict[str, Any] = await super()._update_settings(delta)
         if "voice" in changed:
-            self._voice = await asyncio.to_thread(PIPER_VOICES.get, str(self._settings.voice))
+            self._voice = await asyncio.to_thread(PIPER_VOICES.get, str(self.piper_settings.voice))
         return changed
 
     def _synthesis_config(self) -> Any:
         from piper import SynthesisConfig
 
-        speed = self._settings.speed
+        speed = self.piper_settings.speed
         if isinstance(speed, int | float) and speed > 0:
             return SynthesisConfig(length_scale=1.0 / float(speed))
         return None
@@ -83,8 +87,8 @@ class LocalPiperTTSService(TTSService):
 
         try:
             await self.start_tts_usage_metrics(text)
-            async for frame in self._stream_audio_frames_from_iterator(
-                audio(), in_sample_rate=voice.config.sample_rate, context_id=context_id
+            async for frame in pipecat_patches.stream_tts_audio(
+                self, audio(), sample_rate=voice.config.sample_rate, context_id=context_id
             ):
                 await self.stop_ttfb_metrics()
                 yield frame

@@ -38,6 +38,7 @@ from rtvi_server.sessions.start_request import (
     start_request,
 )
 from rtvi_server.sessions.transports import (
+    BadOfferError,
     Link,
     UnknownPeerError,
     host_addresses_for,
@@ -63,8 +64,10 @@ class LocalBackend:
             max_records=settings.max_ended_records,
             on_ended=self._ended,
         )
-        self.metrics = ServerMetrics(lambda: self.manager.active)
         self.reclaimer = MemoryReclaimer()
+        self.metrics = ServerMetrics(
+            lambda: self.manager.active, reclaims=lambda: self.reclaimer.runs
+        )
         self._kinds = transport_kinds(host_addresses_for(ice_host or settings.host))
         self._limits = StartLimits(
             bots_dir=settings.bots_dir,
@@ -78,11 +81,13 @@ class LocalBackend:
 
     async def startup(self) -> None:
         self.reclaimer.freeze_startup_heap()
+        self.metrics.loop_lag.start()
 
     async def shutdown(self) -> None:
         logger.info("draining sessions")
         await self.manager.shutdown()
         self.reclaimer.close()
+        self.metrics.loop_lag.stop()
 
     def _ended(self, session: Session) -> None:
         record = session.record
@@ -198,13 +203,17 @@ class LocalBackend:
         first = not link.connected
         try:
             answer = await link.offer(offer)
+        except BadOfferError:
+            if first:
+                await session.end(EndReason.OFFER_FAILED)
+            raise
         except APIError:
             raise
         except Exception as exc:  # what the client sent could not be negotiated
             logger.warning(f"session {session_id}: offer failed: {exc!r}")
             if first:
                 await session.end(EndReason.OFFER_FAILED)
-            raise APIError(400, "the offer could not be answered", field="sdp") from None
+            raise BadOfferError() from None
         self._by_pc_id[answer.pc_id] = session_id
         await session.start_bot()
         return answer.model_copy(update={"session_id": session_id})

@@ -40,10 +40,13 @@ class EndedRecords:
     """The records of ended sessions, newest last, at most ``max_count`` and
     ``max_age`` seconds old."""
 
-    def __init__(self, *, max_count: int, max_age: float) -> None:
+    def __init__(
+        self, *, max_count: int, max_age: float, clock: Callable[[], float] = time.time
+    ) -> None:
         self._records: OrderedDict[str, SessionRecord] = OrderedDict()
         self._max_count = max_count
         self._max_age = max_age
+        self._clock = clock
 
     def __len__(self) -> int:
         self.purge()
@@ -62,8 +65,8 @@ class EndedRecords:
         self.purge()
         return list(self._records.values())
 
-    def purge(self, now: float | None = None) -> None:
-        horizon = (time.time() if now is None else now) - self._max_age
+    def purge(self) -> None:
+        horizon = self._clock() - self._max_age
         records = self._records
         while records:
             oldest = next(iter(records.values()))

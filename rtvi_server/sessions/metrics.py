@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+import os
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final
 
 LATENCY_BUCKETS: Final = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -37,9 +41,66 @@ class Histogram:
         return lines
 
 
+def _family(name: str, kind: str, help_text: str, lines: list[str]) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *lines]
+
+
+def _process_gauges() -> list[str]:
+    """The process's resident memory, open descriptors and threads (Linux /proc)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        fds = len(os.listdir("/proc/self/fd"))
+    except (OSError, ValueError, IndexError):
+        return []
+    rss = pages * os.sysconf("SC_PAGE_SIZE")
+    return [
+        *_family("process_resident_memory_bytes", "gauge", "Resident memory.", [
+            f"process_resident_memory_bytes {rss}"
+        ]),
+        *_family("process_open_fds", "gauge", "Open file descriptors.", [
+            f"process_open_fds {fds}"
+        ]),
+        *_family("process_threads", "gauge", "Threads of the process.", [
+            f"process_threads {threading.active_count()}"
+        ]),
+    ]  # fmt: skip
+
+
+class LoopLagMonitor:
+    """How late the event loop runs a timer: what every session's audio waits on."""
+
+    def __init__(self, interval_secs: float = 0.25, window: int = 40) -> None:
+        self._interval = interval_secs
+        self._lags: deque[float] = deque(maxlen=window)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._measure(), name="loop-lag")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self._interval
+            await asyncio.sleep(self._interval)
+            self._lags.append(max(0.0, loop.time() - due))
+
+    @property
+    def recent_max(self) -> float:
+        """The largest lag of the last ``window`` measurements (10 s by default)."""
+        return max(self._lags, default=0.0)
+
+
 class ServerMetrics:
-    def __init__(self, active: Callable[[], int]) -> None:
+    def __init__(
+        self, active: Callable[[], int], *, reclaims: Callable[[], int] | None = None
+    ) -> None:
         self._active = active
+        self._reclaims = reclaims
+        self.loop_lag = LoopLagMonitor()
         self.starts = 0
         self.rejections: Counter[str] = Counter()
         self.errors = 0
@@ -55,33 +116,33 @@ class ServerMetrics:
 
     def render(self) -> str:
         out = [
-            "# HELP rtvi_active_sessions Sessions starting, running or ending.",
-            "# TYPE rtvi_active_sessions gauge",
-            f"rtvi_active_sessions {self._active()}",
-            "# HELP rtvi_session_starts_total Sessions admitted.",
-            "# TYPE rtvi_session_starts_total counter",
-            f"rtvi_session_starts_total {self.starts}",
-            "# HELP rtvi_start_rejections_total Start requests refused, by reason.",
-            "# TYPE rtvi_start_rejections_total counter",
-        ]
-        out += _labelled("rtvi_start_rejections_total", self.rejections)
-        out += [
-            "# HELP rtvi_session_errors_total Sessions ended by a bot error.",
-            "# TYPE rtvi_session_errors_total counter",
-            f"rtvi_session_errors_total {self.errors}",
-            "# HELP rtvi_sessions_ended_total Sessions ended, by reason.",
-            "# TYPE rtvi_sessions_ended_total counter",
-        ]
-        out += _labelled("rtvi_sessions_ended_total", self.ended)
-        out += [
-            "# HELP rtvi_session_duration_seconds Length of ended sessions.",
-            "# TYPE rtvi_session_duration_seconds histogram",
-            *self.session_duration.render("rtvi_session_duration_seconds"),
-            "# HELP rtvi_user_stop_to_bot_audio_seconds User stop to bot speech.",
-            "# TYPE rtvi_user_stop_to_bot_audio_seconds histogram",
-            *self.turn_latency.render("rtvi_user_stop_to_bot_audio_seconds"),
-        ]
-        return "\n".join(out) + "\n"
+            *_family("rtvi_active_sessions", "gauge", "Sessions starting, running or ending.", [
+                f"rtvi_active_sessions {self._active()}"
+            ]),
+            *_family("rtvi_session_starts_total", "counter", "Sessions admitted.", [
+                f"rtvi_session_starts_total {self.starts}"
+            ]),
+            *_family("rtvi_start_rejections_total", "counter", "Start requests refused, by reason.",
+                     _labelled("rtvi_start_rejections_total", self.rejections)),
+            *_family("rtvi_session_errors_total", "counter", "Sessions ended by a bot error.", [
+                f"rtvi_session_errors_total {self.errors}"
+            ]),
+            *_family("rtvi_sessions_ended_total", "counter", "Sessions ended, by reason.",
+                     _labelled("rtvi_sessions_ended_total", self.ended)),
+            *_family("rtvi_session_duration_seconds", "histogram", "Length of ended sessions.",
+                     self.session_duration.render("rtvi_session_duration_seconds")),
+            *_family("rtvi_user_stop_to_bot_audio_seconds", "histogram",
+                     "User stop to bot speech.",
+                     self.turn_latency.render("rtvi_user_stop_to_bot_audio_seconds")),
+            *_family("rtvi_event_loop_lag_seconds", "gauge",
+                     "Largest event-loop lag over the last 10 s.",
+                     [f"rtvi_event_loop_lag_seconds {self.loop_lag.recent_max:.6f}"]),
+        ]  # fmt: skip
+        if self._reclaims is not None:
+            out += _family("rtvi_memory_reclaims_total", "counter",
+                           "Memory reclaims (GC and trim) after sessions ended.",
+                           [f"rtvi_memory_reclaims_total {self._reclaims()}"])  # fmt: skip
+        return "\n".join(out + _process_gauges()) + "\n"
 
 
 def _labelled(name: str, counts: Counter[str]) -> list[str]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from loguru import logger
 
 RECLAIM_DELAY_SECS = 1.0
+_frozen = False
 
 
 def _malloc_trim() -> Callable[[], None] | None:
@@ -44,9 +45,13 @@ class MemoryReclaimer:
 
     @staticmethod
     def freeze_startup_heap() -> None:
-        """Collect once, then keep what exists now out of every later collection."""
-        gc.collect()
-        gc.freeze()
+        """Collect once, then keep what exists now out of every later collection
+        (once per process: later servers in the same process share the freeze)."""
+        global _frozen
+        if not _frozen:
+            _frozen = True
+            gc.collect()
+            gc.freeze()
 
     def session_ended(self) -> None:
         """Reclaim soon (one run for a burst of ends)."""

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ..server.serverproc import ROOT, ServerProcess
+from ..support.serverproc import ROOT, ServerProcess
 
 CLIENTS = ROOT / "clients"
 

@@ -1,6 +1,5 @@
 """Spec section 13 conformance, driven through a real pipecat pipeline."""
 
-import asyncio
 import json
 
 import pytest
@@ -69,7 +68,8 @@ async def test_run_on_config_from_update_does_not_run_the_llm(session):
         )
     )
     assert reply["type"] == "config"
-    await asyncio.sleep(0.1)
+    # Requests are served in order: once a later one is answered, that update is done.
+    assert (await session.request(rtvi("get-config")))["type"] == "config"
     assert sum(isinstance(f, LLMRunFrame) for f in session.collector.frames) == before
 
 

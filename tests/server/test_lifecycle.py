@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import urllib.error
 import urllib.request
 
 import pytest
 
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
-from .serverproc import ROOT, ServerProcess
+from ..support.serverproc import ROOT, ServerProcess
+from ..support.wait import eventually
 
 BOTS = ROOT / "tests" / "server" / "bots"
 
@@ -16,7 +18,9 @@ BOTS = ROOT / "tests" / "server" / "bots"
 @pytest.fixture(scope="module")
 def server():
     proc = ServerProcess(
-        bots_dir=BOTS, default_profile="echo", env={"RTVI_IDLE_TIMEOUT": "5"}
+        bots_dir=BOTS,
+        default_profile="echo",
+        env={"RTVI_IDLE_TIMEOUT": "5", "RTVI_CONNECT_TIMEOUT": "2"},
     ).wait_ready()
     yield proc
     proc.terminate()
@@ -43,14 +47,18 @@ async def ended_with(server, client, reason, timeout=10):
         "server-message", lambda m: m["data"].get("type") == "session-ended", timeout=5
     )
     assert goodbye["data"]["reason"] == reason
-    for _ in range(50):
-        info = get_json(f"{server.url}/sessions/{client.session_id}")
-        if info["state"] == "ended":
-            break
-        await asyncio.sleep(0.1)
-    assert info["state"] == "ended"
+    info = await ended(server, client.session_id)
     assert info["end_reason"] == reason
     return info
+
+
+async def ended(server, session_id, timeout=10):
+    url = f"{server.url}/sessions/{session_id}"
+    return await eventually(
+        lambda: (info := get_json(url))["state"] == "ended" and info,
+        timeout=timeout,
+        what=f"session {session_id} ending",
+    )
 
 
 async def test_max_duration_ends_on_time(server):
@@ -85,11 +93,7 @@ async def test_client_that_stops_pinging_is_gone_within_seconds(server):
     client = await connected(server)
     try:
         client.stop_pinging()
-        for _ in range(60):
-            info = get_json(f"{server.url}/sessions/{client.session_id}")
-            if info["state"] == "ended":
-                break
-            await asyncio.sleep(0.1)
+        info = await ended(server, client.session_id, timeout=6)
         assert info["end_reason"] == "client_gone"
     finally:
         await client.close()
@@ -147,6 +151,41 @@ async def test_a_raising_bot_ends_only_its_own_session(server):
     finally:
         await client.close()
         await bystander.close()
+
+
+def post_json(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+async def test_a_session_nobody_connects_to_ends_and_gives_its_slot_back(server):
+    status, started = post_json(server.url + "/start", {})
+    assert status == 200
+    info = await ended(server, started["sessionId"], timeout=6)
+    assert info["end_reason"] == "never_connected"
+    assert 1.9 <= info["duration"] <= 4.0
+    assert get_json(server.url + "/health")["active_sessions"] == 0
+
+
+@pytest.mark.parametrize(
+    "sdp", ["v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "hello", "v=0\r\ns=-\r\n"]
+)
+async def test_a_failed_offer_ends_its_session_at_once(server, sdp):
+    status, started = post_json(server.url + "/start", {})
+    offer_url = server.url + started["offer_url"]
+    status, reply = post_json(offer_url, {"sdp": sdp, "type": "offer"})
+    assert status == 400
+    assert reply["field"] == "sdp"
+    info = get_json(f"{server.url}/sessions/{started['sessionId']}")
+    assert info["state"] == "ended"
+    assert info["end_reason"] == "offer_failed"
+    # The session is gone: a second offer is refused as for an ended session.
+    status, reply = post_json(offer_url, {"sdp": sdp, "type": "offer"})
+    assert status == 410
 
 
 async def test_sigterm_drains_sessions_and_exits_cleanly():

@@ -9,7 +9,7 @@ import pytest
 
 from rtvi_server.server import ServerSettings, create_app
 
-from .serverproc import ROOT, ServerProcess
+from ..support.serverproc import ROOT, ServerProcess
 
 BOTS = ROOT / "tests" / "server" / "bots"
 SENTINEL = "sk-SENTINEL-do-not-echo-91c2"

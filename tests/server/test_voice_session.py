@@ -6,7 +6,7 @@ from rtvi_server.testing import word_error_rate
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
 from ..conftest import ROOT, fixture_text
-from .serverproc import ServerProcess
+from ..support.serverproc import ServerProcess
 
 pytestmark = pytest.mark.slow
 

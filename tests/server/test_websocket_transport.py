@@ -10,7 +10,8 @@ import websockets
 from pipecat.frames.frames import InputTransportMessageFrame, OutputTransportMessageUrgentFrame
 from pipecat.serializers.protobuf import ProtobufFrameSerializer
 
-from .serverproc import ROOT, ServerProcess
+from ..support.serverproc import ROOT, ServerProcess
+from ..support.wait import eventually
 
 BOTS = ROOT / "tests" / "server" / "bots"
 
@@ -107,13 +108,11 @@ async def test_websocket_client_leaving_ends_the_session(server):
         await client.next_message(lambda m: m.get("type") == "bot-ready") if await client.send(
             "client-ready"
         ) else None
-    for _ in range(50):
-        info = json.loads(
-            urllib.request.urlopen(f"{server.url}/sessions/{reply['sessionId']}").read()
-        )
-        if info["state"] == "ended":
-            break
-        await asyncio.sleep(0.1)
+    url = f"{server.url}/sessions/{reply['sessionId']}"
+    info = await eventually(
+        lambda: (i := json.loads(urllib.request.urlopen(url).read()))["state"] == "ended" and i,
+        what="the session ending",
+    )
     assert info["end_reason"] == "client_gone"
 
 

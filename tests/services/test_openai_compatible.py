@@ -1,7 +1,5 @@
 """Each OpenAI-compatible provider, through the real openai client, to a loopback server."""
 
-import asyncio
-
 import pytest
 from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
@@ -108,7 +106,6 @@ async def test_provider_streams_through_the_pipeline(provider, server, captured_
             )
         )
         assert reply["type"] == "config"
-        await asyncio.sleep(0.05)
         await user_turn(s, "Ahoy?")
         second = server.requests[-1].body
         assert second["model"] == "model-two"

@@ -14,6 +14,8 @@ from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitte
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WavMicrophone
 
+from ..support.wait import eventually
+
 pytestmark = pytest.mark.slow
 
 FIXTURE = "librivox_sense_and_sensibility_0930.wav"
@@ -29,10 +31,7 @@ async def connected_pair():
         await receiver.setRemoteDescription(sender.localDescription)
         await receiver.setLocalDescription(await receiver.createAnswer())
     await sender.setRemoteDescription(receiver.localDescription)
-    for _ in range(100):
-        if receiver.connectionState == "connected":
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: receiver.connectionState == "connected", what="the peers connecting")
     return sender, receiver, microphone
 
 

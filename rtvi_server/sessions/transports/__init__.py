@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from rtvi_server.sessions.transports.base import Link, TransportKind
 from rtvi_server.sessions.transports.daily import DailyKind, DailyLink
 from rtvi_server.sessions.transports.webrtc import (
+    BadOfferError,
     UnknownPeerError,
     WebRTCKind,
     WebRTCLink,
@@ -22,6 +23,7 @@ def transport_kinds(host_addresses: Sequence[str] | None) -> Mapping[str, Transp
 
 
 __all__ = [
+    "BadOfferError",
     "DailyLink",
     "Link",
     "TransportKind",

@@ -78,6 +78,13 @@ def loopback_sdp(sdp: str) -> str:
     return "\r\n".join(kept)
 
 
+class BadOfferError(APIError):
+    """An offer that cannot start a peer connection (its session ends)."""
+
+    def __init__(self, message: str = "the offer could not be answered") -> None:
+        super().__init__(400, message, field="sdp")
+
+
 class UnknownPeerError(APIError):
     """A signalling request for a ``pc_id`` this session does not have."""
 
@@ -163,6 +170,8 @@ class WebRTCLink(Link):
         """Answer an offer: the first one initialises the peer, later ones renegotiate."""
         if offer.pc_id and offer.pc_id != self.pc_id:
             raise UnknownPeerError()
+        if "\nm=" not in "\n" + offer.sdp:
+            raise BadOfferError("the offer has no media or data channel")
         with aioice_patches.host_candidates(self._addresses):
             if self.answered:
                 await self.connection.renegotiate(

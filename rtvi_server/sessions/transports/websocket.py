@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from pipecat.frames.frames import OutputTransportMessageUrgentFrame
+from loguru import logger
+from pipecat.frames.frames import Frame, OutputTransportMessageUrgentFrame
 from pipecat.serializers.protobuf import ProtobufFrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 from starlette.websockets import WebSocketState
@@ -27,6 +28,21 @@ from rtvi_server.sessions.transports.base import Link
 
 INPUT_SAMPLE_RATE = 16000
 OUTPUT_SAMPLE_RATE = 24000
+
+
+class TolerantProtobufSerializer(ProtobufFrameSerializer):
+    """pipecat's protobuf frames, where a frame that is not one is dropped.
+
+    pipecat's socket reader stops at the first frame its serializer cannot read,
+    which ends the session; a client's garbage should cost only that frame.
+    """
+
+    async def deserialize(self, data: str | bytes) -> Frame | None:
+        try:
+            return await super().deserialize(data)
+        except Exception as exc:
+            logger.warning(f"dropped a WebSocket frame that is not pipecat protobuf: {exc!r}")
+            return None
 
 
 class PendingSocket:
@@ -97,7 +113,7 @@ class WebSocketLink(Link):
                 audio_out_enabled=True,
                 audio_out_sample_rate=OUTPUT_SAMPLE_RATE,
                 add_wav_header=False,
-                serializer=ProtobufFrameSerializer(),
+                serializer=TolerantProtobufSerializer(),
             ),
         )
 

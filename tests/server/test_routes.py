@@ -1,0 +1,193 @@
+"""One suite of route tests, run against a single process and against the --workers front.
+
+Both serve the same routers over different backends, so auth, refusal bodies,
+429s and the session routes must behave the same through either.
+"""
+
+import asyncio
+import json
+import re
+
+import aiohttp
+import pytest
+
+from ..support.serverproc import ROOT, ServerProcess
+from ..support.wait import eventually
+
+BOTS = ROOT / "tests" / "server" / "bots"
+TOKEN = "route-suite-token-5e2a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+OPEN = {"/health", "/metrics"}
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["single", "workers"])
+def api(request):
+    extra = ["--workers", "2"] if request.param == "workers" else []
+    proc = ServerProcess(
+        bots_dir=BOTS,
+        default_profile="echo",
+        env={"RTVI_SERVER_API_KEY": TOKEN},
+        max_sessions=2,
+        extra_args=extra,
+    ).wait_ready(120)
+    proc.kind = request.param
+    yield proc
+    proc.terminate()
+    assert TOKEN not in proc.log()
+
+
+async def call(url, method, path, body=None, *, raw=None, headers=None):
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            method,
+            url + path,
+            data=raw if raw is not None else (json.dumps(body) if body is not None else None),
+            headers=headers or {},
+        ) as r,
+    ):
+        text = await r.text()
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            reply = text
+        return r.status, reply, dict(r.headers)
+
+
+async def end_all(url):
+    _, listed, _ = await call(url, "GET", "/sessions?state=live", headers=AUTH)
+    for s in listed["sessions"]:
+        await call(url, "DELETE", f"/sessions/{s['session_id']}", headers=AUTH)
+
+    async def room():
+        _, health, _ = await call(url, "GET", "/health")
+        return health["active_sessions"] == 0
+
+    await eventually(room, what="every slot free")
+
+
+async def test_every_route_needs_the_token_except_the_open_ones(api):
+    status, document, _ = await call(api.url, "GET", "/openapi.json")
+    assert status == 200
+    _, started, _ = await call(api.url, "POST", "/start", {}, headers=AUTH)
+    sid = started["sessionId"]
+    routes = [
+        (method.upper(), path.replace("{session_id}", sid))
+        for path, item in document["paths"].items()
+        for method in item
+    ]
+    assert len(routes) == 11  # start, connect, 4 signalling, 3 sessions, health, metrics
+    for method, path in routes:
+        status, reply, headers = await call(api.url, method, path, {})
+        if path in OPEN:
+            assert status == 200, (method, path)
+            continue
+        assert status == 401, (method, path, status)
+        assert reply["info"] == "missing or wrong bearer token"
+        assert headers.get("WWW-Authenticate") == "Bearer"
+        status, _, _ = await call(api.url, method, path, {}, headers=AUTH)
+        assert status != 401, (method, path)
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert (await call(api.url, "GET", "/sessions", headers=wrong))[0] == 401
+    await end_all(api.url)
+
+
+async def test_the_socket_route_needs_the_token_too(api):
+    _, started, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
+    ws_url = started["ws_url"]
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            async with http.ws_connect(ws_url):
+                pass
+        async with http.ws_connect(ws_url + f"?token={TOKEN}") as ws:
+            assert not ws.closed
+    await end_all(api.url)
+
+
+REFUSALS = [
+    ("POST", "/start", None, b"{not json", 400, "body"),
+    ("POST", "/start", {"bot_profile": "a" * 5000}, None, 400, "bot_profile"),
+    ("POST", "/start", {"services": {"llm": "skynet"}}, None, 400, "services.llm"),
+    ("POST", "/start", {"max_duration": -1}, None, 400, "max_duration"),
+    ("POST", "/start", None, b'{"k": "' + b"x" * 70000 + b'"}', 413, "body"),
+    ("GET", "/sessions/0123456789abcdef0123456789abcdef", None, None, 404, "session_id"),
+    ("DELETE", "/sessions/nope", None, None, 404, "session_id"),
+    ("GET", "/sessions?state=sleeping", None, None, 400, "state"),
+    ("POST", "/api/offer", None, b"", 400, "body"),
+    ("POST", "/api/offer", {"type": "offer"}, None, 400, "sdp"),
+    ("PATCH", "/api/offer", {"pc_id": "nope", "candidates": []}, None, 404, "pc_id"),
+    ("PATCH", "/api/offer", {"candidates": "x"}, None, 400, "pc_id"),
+    ("POST", "/no-such-route", {}, None, 404, "path"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "raw", "status", "field"), REFUSALS)
+async def test_refusals_are_error_bodies_naming_the_field(
+    api, method, path, body, raw, status, field
+):
+    got, reply, _ = await call(api.url, method, path, body, raw=raw, headers=AUTH)
+    assert got == status, reply
+    assert reply["field"] == field
+    assert reply["info"] == reply["detail"]
+    assert not re.search(r"Traceback|[A-Z]\w+Error\b|\.py\b", json.dumps(reply))
+
+
+async def test_a_bot_that_fails_to_build_is_a_500_with_an_error_id_in_the_log(api):
+    status, reply, _ = await call(
+        api.url, "POST", "/start", {"bot_profile": "broken_start"}, headers=AUTH
+    )
+    assert status == 500
+    assert reply["info"] == "the bot failed to start"
+    assert re.fullmatch(r"[0-9a-f]{12}", reply["error_id"])
+    assert "model server unreachable" not in json.dumps(
+        reply
+    )  # the bot's own words stay in the log
+    await eventually(lambda: f"error_id={reply['error_id']}" in api.log(), what="the id in the log")
+    assert (await call(api.url, "POST", "/start", {}, headers=AUTH))[0] == 200  # its slot came back
+    await end_all(api.url)
+
+
+async def test_the_cap_is_a_429_with_retry_after_and_slots_come_back(api):
+    await end_all(api.url)
+    results = await asyncio.gather(
+        *(call(api.url, "POST", "/start", {}, headers=AUTH) for _ in range(6))
+    )
+    statuses = sorted(s for s, _, _ in results)
+    assert statuses == [200, 200, 429, 429, 429, 429]
+    for status, reply, headers in results:
+        if status == 429:
+            assert headers["Retry-After"] == "5"
+            assert reply["info"] == "the server is at its session limit"
+    await end_all(api.url)
+    assert (await call(api.url, "POST", "/start", {}, headers=AUTH))[0] == 200
+    await end_all(api.url)
+
+
+async def test_session_routes_show_list_and_end_a_session(api):
+    _, started, _ = await call(
+        api.url, "POST", "/start", {"services": {"llm": "local"}}, headers=AUTH
+    )
+    sid = started["sessionId"]
+    assert started["offer_url"] == f"/sessions/{sid}/api/offer"
+    status, info, _ = await call(api.url, "GET", f"/sessions/{sid}", headers=AUTH)
+    assert status == 200
+    assert (info["state"], info["services"], info["sessionId"]) == (
+        "starting",
+        {"llm": "local"},
+        sid,
+    )
+    _, listed, _ = await call(api.url, "GET", "/sessions?state=live", headers=AUTH)
+    assert sid in [s["session_id"] for s in listed["sessions"]]
+    status, deleted, _ = await call(api.url, "DELETE", f"/sessions/{sid}", headers=AUTH)
+    assert (status, deleted["state"], deleted["end_reason"]) == (200, "ended", "deleted")
+    _, again, _ = await call(api.url, "GET", f"/sessions/{sid}", headers=AUTH)
+    assert again["end_reason"] == "deleted"
+    _, live, _ = await call(api.url, "GET", "/sessions?state=live", headers=AUTH)
+    assert sid not in [s["session_id"] for s in live["sessions"]]
+    _, ended, _ = await call(api.url, "GET", "/sessions?state=ended", headers=AUTH)
+    assert sid in [s["session_id"] for s in ended["sessions"]]
+    status, reply, _ = await call(
+        api.url, "POST", f"/sessions/{sid}/api/offer", {"sdp": "v=0"}, headers=AUTH
+    )
+    assert (status, reply["field"]) == (410, "session_id")
