@@ -277,7 +277,7 @@ async def run_soak(
             )
         return s
 
-    async def phase(indexes: range) -> Sample:
+    async def phase(indexes: range, baseline: Sample | None) -> Sample:
         nonlocal done
         async with aiohttp.ClientSession() as http:
 
@@ -296,15 +296,28 @@ async def run_soak(
 
             await _run_jobs(indexes, concurrency, one)
         await settled(server, probe)
+        if baseline is not None:
+            await back_to(server, baseline)
         return await record(await sample(server, probe, done, t0))
 
     try:
         warmup = min(WARMUP_SESSIONS, sessions)
-        result.warmup = await phase(range(warmup))
-        result.final = await phase(range(warmup, sessions))
+        result.warmup = await phase(range(warmup), None)
+        result.final = await phase(range(warmup, sessions), result.warmup)
     finally:
         await probe.close()
     return result
+
+
+async def back_to(server: ServerUnderTest, level: Sample, timeout: float = 10) -> None:
+    """Until the server's descriptors and threads are back to ``level`` (a socket or a
+    thread of the last session may still be closing), or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, fds, threads = proc_status(server.proc.pid)
+        if fds <= level.fds and threads <= level.threads:
+            return
+        await asyncio.sleep(0.1)
 
 
 def row(cells: list[object]) -> str:

@@ -11,7 +11,11 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # reads every source file of three packages
 
 DEPENDENCIES = ("pipecat", "aiortc", "aioice")
 PATCHES = ROOT / "rtvi_server" / "patches"

@@ -21,3 +21,24 @@ def test_no_module_or_function_is_too_long():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{name}:{node.lineno} {node.name}: {length} lines")
     assert too_long == []
+
+
+def test_the_server_never_asks_which_transport_a_session_uses():
+    links = ("WebRTCLink", "WebSocketLink", "DailyLink", "Link")
+    found = []
+    for path in sorted((ROOT / "rtvi_server" / "server").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+                if names & set(links):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []
+
+
+def test_the_memory_transport_lives_in_testing_only():
+    users = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "rtvi_server").rglob("*.py")
+        if "MemoryTransport" in path.read_text() and "testing" not in path.parts
+    ]
+    assert users == []

@@ -29,8 +29,7 @@ def report() -> PatchReport:
         return PatchReport("aiortc", "not installed", TESTED, ("aiortc",))
     missing = has_names(RTCRtpReceiver.__init__, _JITTER, _DECODER_QUEUE, _ENABLED)
     missing += has_names(RTCRtpReceiver._handle_rtp_packet, _JITTER, _DECODER_QUEUE, "_data")
-    if not hasattr(RtpPacket, "sequence_number"):
-        missing.append("RtpPacket.sequence_number")
+    missing += has_names(RtpPacket.__init__, "sequence_number")
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
 

@@ -46,10 +46,11 @@ def warn_once(report: PatchReport, fallback: str) -> None:
 
 def self_check() -> list[PatchReport]:
     """Every dependency's report; logs one line per dependency whose points moved."""
+    from rtvi_server.patches import aioice as aioice_patches
     from rtvi_server.patches import aiortc as aiortc_patches
     from rtvi_server.patches import pipecat as pipecat_patches
 
-    reports = [aiortc_patches.report(), pipecat_patches.report()]
+    reports = [aiortc_patches.report(), aioice_patches.report(), pipecat_patches.report()]
     for r in reports:
         if not r.ok:
             warn_once(r, "using the stock path for what those patches do")

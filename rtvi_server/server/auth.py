@@ -15,9 +15,13 @@ from fastapi import Request
 
 from rtvi_server.sessions.api import APIError
 
-UNAUTHORIZED = APIError(
-    401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-)
+UNAUTHORIZED = "missing or wrong bearer token"
+
+
+def unauthorized() -> APIError:
+    return APIError(
+        401, UNAUTHORIZED, field="authorization", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def _matches(given: str, expected: str) -> bool:
@@ -39,6 +43,6 @@ def require_bearer(api_key: str | None) -> Callable[[Request], None]:
 
     def check(request: Request) -> None:
         if request.method != "OPTIONS" and not bearer_ok(api_key, request.headers):
-            raise APIError(UNAUTHORIZED.status, UNAUTHORIZED.message, headers=UNAUTHORIZED.headers)
+            raise unauthorized()
 
     return check

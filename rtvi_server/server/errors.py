@@ -37,7 +37,7 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = _STATUS_TEXT.get(exc.status_code, "the request was refused")
-    field = "path" if exc.status_code in (404, 405) else None
+    field = {401: "authorization", 404: "path", 405: "method", 413: "body"}.get(exc.status_code)
     return error_response(APIError(exc.status_code, message, field=field, headers=exc.headers))
 
 

@@ -47,6 +47,7 @@ def windows_of(pcm):
     return floats[: n * WINDOW].reshape(n, WINDOW)
 
 
+@pytest.mark.slow
 def test_batched_probabilities_equal_per_stream_evaluation(fixtures, backend):
     streams = [windows_of(audio(fixtures, f)) for f in FIXTURES] * 4  # 12 streams
     length = min(len(w) for w in streams)
@@ -97,6 +98,7 @@ async def test_a_gather_window_batches_windows_that_arrive_apart(monkeypatch):
     assert np.allclose(results, single, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params",
     [

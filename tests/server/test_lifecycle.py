@@ -12,6 +12,8 @@ from rtvi_server.testing.webrtc_client import WebRTCTestClient
 from ..support.serverproc import ROOT, ServerProcess
 from ..support.wait import eventually
 
+pytestmark = pytest.mark.slow
+
 BOTS = ROOT / "tests" / "server" / "bots"
 
 

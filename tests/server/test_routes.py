@@ -85,6 +85,7 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
             continue
         assert status == 401, (method, path, status)
         assert reply["info"] == "missing or wrong bearer token"
+        assert reply["field"] == "authorization"
         assert headers.get("WWW-Authenticate") == "Bearer"
         status, _, _ = await call(api.url, method, path, {}, headers=AUTH)
         assert status != 401, (method, path)

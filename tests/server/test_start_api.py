@@ -11,6 +11,8 @@ from rtvi_server.server import ServerSettings, create_app
 
 from ..support.serverproc import ROOT, ServerProcess
 
+pytestmark = pytest.mark.slow
+
 BOTS = ROOT / "tests" / "server" / "bots"
 SENTINEL = "sk-SENTINEL-do-not-echo-91c2"
 

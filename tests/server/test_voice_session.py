@@ -1,5 +1,6 @@
 """The main job end to end: rtvi-server, the offline default bot, a real WebRTC client."""
 
+import aiohttp
 import pytest
 
 from rtvi_server.testing import word_error_rate
@@ -11,7 +12,7 @@ from ..support.serverproc import ServerProcess
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server():
     proc = ServerProcess(bots_dir=ROOT / "bots").wait_ready()
     yield proc
@@ -49,3 +50,32 @@ async def test_spoken_turn_over_loopback_webrtc(server, fixtures):
         await client.wait_for_event("bot-started-speaking", timeout=60)
         await client.wait_for_event("bot-stopped-speaking", timeout=60)
         assert client.bot_audio_peak > 1000, "the bot's audio track carried only silence"
+
+
+async def active_sessions(server):
+    async with aiohttp.ClientSession() as http, http.get(server.url + "/health") as r:
+        return (await r.json())["active_sessions"]
+
+
+@pytest.mark.parametrize(
+    ("service", "option", "value"),
+    [("llm", "model", "no-such-model"), ("tts", "voice", "en_US-nobody-medium")],
+)
+async def test_a_start_config_naming_a_model_that_cannot_load_is_a_400_naming_it(
+    server, service, option, value
+):
+    body = {
+        "config": [
+            {"service": "vad", "options": []},
+            {"service": service, "options": [{"name": option, "value": value}]},
+        ]
+    }
+    before = await active_sessions(server)
+    async with aiohttp.ClientSession() as http, http.post(server.url + "/start", json=body) as r:
+        reply = await r.json()
+    assert r.status == 400, reply
+    assert reply["field"] == "config[1].options[0]"
+    assert value in reply["info"]
+    assert "could not be loaded" in reply["info"]
+    assert "Error" not in reply["info"]
+    assert await active_sessions(server) <= before  # the slot came back

@@ -13,6 +13,8 @@ from pipecat.serializers.protobuf import ProtobufFrameSerializer
 from ..support.serverproc import ROOT, ServerProcess
 from ..support.wait import eventually
 
+pytestmark = pytest.mark.slow
+
 BOTS = ROOT / "tests" / "server" / "bots"
 
 
