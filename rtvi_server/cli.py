@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
             "RTVI_DEFAULT_MAX_DURATION (600), RTVI_IDLE_TIMEOUT (300; 0 disables), "
             "RTVI_CONNECT_TIMEOUT (30; seconds a session waits for its client; 0 disables), "
             "RTVI_SESSION_RETENTION (900; how long ended sessions stay listed), "
-            "RTVI_MAX_ENDED_RECORDS (10000), RTVI_LOG_LEVEL (INFO), and the provider keys "
-            "listed in .env.example."
+            "RTVI_MAX_ENDED_RECORDS (10000), RTVI_LOG_LEVEL (INFO), RTVI_MALLOC_ARENAS (2; 0 "
+            "keeps glibc's), and the provider keys listed in .env.example."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -91,8 +91,10 @@ def serve(args: argparse.Namespace) -> int:
 
     load_dotenv(Path.cwd() / ".env")
     from rtvi_server.logs import configure_logging
+    from rtvi_server.sessions.reclaim import limit_malloc_arenas
 
     configure_logging()
+    limit_malloc_arenas(int(os.environ.get("RTVI_MALLOC_ARENAS", "2") or 0))
     import uvicorn
 
     from rtvi_server.server import create_app

@@ -23,11 +23,25 @@ from rtvi_server.services.local_models import DEFAULT_PIPER_VOICE, ModelCache, p
 
 
 def _load_voice(name: str) -> Any:
+    """A Piper voice whose ONNX session runs without onnxruntime's CPU memory arena.
+
+    With the arena, the process keeps the peak memory of the longest utterance it
+    ever synthesized (measured: +500 MB after a few long replies, never given
+    back); without it each synthesis frees what it used, at about 13% more time
+    per sentence (176 ms instead of 156 ms for a 10-word sentence here).
+    """
+    import onnxruntime
     from piper import PiperVoice
 
     path = piper_voice_path(name)
     logger.info(f"loading Piper voice {name} from {path}")
-    return PiperVoice.load(path)
+    voice = PiperVoice.load(path)
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    voice.session = onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return voice
 
 
 PIPER_VOICES: ModelCache[Any] = ModelCache(_load_voice)
