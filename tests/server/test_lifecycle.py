@@ -9,6 +9,7 @@ import pytest
 
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
+from ..support.metrics import metric
 from ..support.serverproc import ROOT, ServerProcess
 from ..support.wait import eventually
 
@@ -139,6 +140,7 @@ async def test_malformed_text_on_the_data_channel_gets_an_error_and_the_session_
 
 
 async def test_a_raising_bot_ends_only_its_own_session(server):
+    errors = metric(server.url, "rtvi_session_errors_total")
     bystander = await connected(server)
     client = await connected(server, {"bot_profile": "raising"})
     try:
@@ -148,8 +150,7 @@ async def test_a_raising_bot_ends_only_its_own_session(server):
         await ended_with(server, client, "error")
         assert get_json(server.url + "/health")["status"] == "ok"
         assert (await bystander.request("get-config"))["type"] == "config"
-        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
-        assert "rtvi_session_errors_total 1" in metrics
+        assert metric(server.url, "rtvi_session_errors_total") == errors + 1
     finally:
         await client.close()
         await bystander.close()

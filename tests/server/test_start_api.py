@@ -2,13 +2,13 @@
 
 import asyncio
 import json
-import urllib.request
 
 import aiohttp
 import pytest
 
 from rtvi_server.server import ServerSettings, create_app
 
+from ..support.metrics import metric
 from ..support.serverproc import ROOT, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -166,20 +166,18 @@ async def test_empty_modern_and_seed_shapes_start(server):
 
 async def test_cap_admits_exactly_the_limit_under_50_concurrent_starts(server):
     await delete_all(server)
+    refused = metric(server.url, 'rtvi_start_rejections_total{reason="capacity"}')
+    deleted = metric(server.url, 'rtvi_sessions_ended_total{reason="deleted"}')
     results = await asyncio.gather(*(post(server.url + "/start", {}) for _ in range(50)))
     statuses = [s for s, _, _ in results]
     assert statuses.count(200) == 5
     assert statuses.count(429) == 45
     assert all(h.get("Retry-After") == "5" for s, _, h in results if s == 429)
-    with urllib.request.urlopen(server.url + "/metrics") as r:
-        metrics = r.read().decode()
-    assert 'rtvi_start_rejections_total{reason="capacity"} 45' in metrics
-    assert "rtvi_active_sessions 5" in metrics
+    assert metric(server.url, 'rtvi_start_rejections_total{reason="capacity"}') == refused + 45
+    assert metric(server.url, "rtvi_active_sessions") == 5
     await delete_all(server)
-    with urllib.request.urlopen(server.url + "/metrics") as r:
-        metrics = r.read().decode()
-    assert "rtvi_active_sessions 0" in metrics
-    assert 'rtvi_sessions_ended_total{reason="deleted"}' in metrics
+    assert metric(server.url, "rtvi_active_sessions") == 0
+    assert metric(server.url, 'rtvi_sessions_ended_total{reason="deleted"}') == deleted + 5
 
 
 async def test_unknown_session_and_pc_id_are_404(server):
