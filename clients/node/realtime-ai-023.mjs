@@ -57,12 +57,11 @@ try {
   );
   report.contextAfter = await withTimeout(llm.getContext(), "llm.getContext (after)");
   // A bot turn, run through the LLM helper: the transcript callbacks must fire.
-  const transcript = new Promise((resolve) => {
-    client.on("botLlmStopped", () => resolve());
-  });
+  // The turn is over when the LLM has finished and the TTS has spoken all of it.
+  const llmStopped = new Promise((resolve) => client.on("botLlmStopped", () => resolve()));
+  const ttsStopped = new Promise((resolve) => client.on("botTtsStopped", () => resolve()));
   report.ran = await withTimeout(llm.run(false), "llm.run");
-  await withTimeout(transcript, "bot-llm-stopped", 60000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await withTimeout(Promise.all([llmStopped, ttsStopped]), "bot-llm-stopped and bot-tts-stopped", 60000);
   try {
     await withTimeout(
       client.updateConfig([{ service: "tts", options: [{ name: "speed", value: "fast" }] }]),
