@@ -12,6 +12,7 @@ prompt is server-only here: clients can read it but not rewrite it.
 """
 
 from rtvi_server.bots import Bot, BotArgs
+from rtvi_server.services import PromptPolicy
 from rtvi_server.voice_bot import build_voice_bot
 
 SYSTEM_PROMPT = (
@@ -26,5 +27,5 @@ async def create_bot(args: BotArgs) -> Bot:
         providers={"stt": "deepgram", "llm": "together", "tts": "cartesia"},
         system_prompt=SYSTEM_PROMPT,
         llm_defaults={"temperature": 0.7},
-        prompt_writable=False,
+        prompt=PromptPolicy("server"),
     )

@@ -119,20 +119,22 @@ class ConfigRequests:
         await self.send_message(outbound.server_response(request.id, request.t, reply.get("data")))
 
     async def _on_update_config(self, request: UpdateConfig) -> OutboundMessage:
-        problem = self._registry.check_config(request.config, from_client=True, path="data.config")
-        if problem is not None:
-            raise RequestFailedError(str(problem))
+        prepared = self._registry.prepare_config(
+            request.config, current=self._config, from_client=True, path="data.config"
+        )
+        if isinstance(prepared, ConfigError):
+            raise RequestFailedError(str(prepared))
         if request.interrupt:
             await self.interrupt_bot()
         applied: list[tuple[str, OptionValue]] = []
-        for service, option in request.config.items():
+        for service, option in prepared.items():
             try:
                 await self._run_option_handler(service, option)
             except RequestFailedError:
                 await self._roll_back(applied)
                 raise
             applied.append((service, option))
-        self._config = merge_config(self._config, request.config)
+        self._config = merge_config(self._config, prepared)
         await pipecat_patches.emit_event(self, "on_config_updated", self._config)
         return outbound.config_message(self._config, id=request.id)
 

@@ -267,7 +267,12 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
             await self.send_error(f"start config rejected: {problem}", fatal=True)
             await self.push_frame(EndWorkerFrame(reason="invalid start config"))
             return
-        self._config = merge_config(self._registry.default_config(), self._start_config)
+        defaults = self._registry.default_config()
+        start = self._registry.prepare_config(
+            self._start_config, current=defaults, from_client=False
+        )
+        assert not isinstance(start, ConfigError)  # checked just above
+        self._config = merge_config(defaults, start)
         if self._worker is None:
             self._queue = asyncio.Queue()
             self._worker = self.create_task(self._serve(self._queue), name="rtvi-requests")

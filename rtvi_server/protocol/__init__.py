@@ -14,6 +14,7 @@ from rtvi_server.protocol.config import (
     merge_config,
     parse_config,
 )
+from rtvi_server.protocol.constraints import Constraints, Field
 from rtvi_server.protocol.control import BotControl, RequestFailedError
 from rtvi_server.protocol.envelope import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -86,11 +87,13 @@ __all__ = [
     "ClientReady",
     "Config",
     "ConfigError",
+    "Constraints",
     "DescribeActions",
     "DescribeConfig",
     "DisconnectBot",
     "Dtmf",
     "Envelope",
+    "Field",
     "Generation",
     "GetConfig",
     "Ignored",

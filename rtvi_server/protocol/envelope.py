@@ -73,7 +73,9 @@ def decode(raw: object, *, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Decode
     if isinstance(raw, Mapping):
         size = _encoded_size(raw)
         if size is None:
-            return ProtocolError("message is not JSON-serialisable")
+            # A parser that accepts NaN, Infinity or 1e999 (Python's) handed this over.
+            peek_id = raw.get("id")
+            return ProtocolError(NOT_JSON_NUMBER, _replyable(peek_id))
         if size > max_bytes:
             peek_id = raw.get("id")
             return _oversized(size, max_bytes, "", peek_id if isinstance(peek_id, str) else None)
@@ -91,16 +93,39 @@ def _decode_text(text: str, max_bytes: int) -> DecodeResult:
     if stripped.startswith("ping"):
         return Ignored("keep-alive ping")
     try:
-        parsed = json.loads(stripped, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        return ProtocolError(f"message is not valid JSON: {exc}")
+        parsed = json.loads(stripped, parse_constant=_reject_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
+        # An id still readable in the text gets its error-response.
+        match = _ID_PEEK.search(stripped[:4096])
+        return ProtocolError("message is not valid JSON", match.group(1) if match else None)
     if not isinstance(parsed, dict):
         return Ignored(f"a JSON {json_type_name(parsed)} is not an RTVI message")
     return _from_object(parsed)
 
 
+NOT_JSON_NUMBER: Final = "message holds a number JSON cannot carry (NaN, Infinity or out of range)"
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("a number out of range")
+    return value
+
+
+def _replyable(raw_id: object) -> str | None:
+    """``raw_id`` if a reply can carry it back (a short string of valid Unicode)."""
+    if not isinstance(raw_id, str) or not raw_id or len(raw_id) > MAX_ID_LENGTH:
+        return None
+    try:
+        raw_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return raw_id
 
 
 def _from_object(obj: Mapping[object, object]) -> DecodeResult:
@@ -116,6 +141,8 @@ def _from_object(obj: Mapping[object, object]) -> DecodeResult:
         id_problem = f'"id" must be a string, got {json_type_name(raw_id)}'
     elif not raw_id or len(raw_id) > MAX_ID_LENGTH:
         id_problem = f'"id" must be 1 to {MAX_ID_LENGTH} characters'
+    elif _replyable(raw_id) is None:
+        id_problem = '"id" must be valid Unicode text'
     else:
         msg_id = raw_id
     msg_type = obj.get("type")

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any, Final
 
 from rtvi_server.protocol.config import Config, ConfigError, OptionValue, ServiceConfig
+from rtvi_server.protocol.constraints import NO_CONSTRAINTS, Constraints, normalized, violation
 from rtvi_server.protocol.values import (
     JSONValue,
     OptionType,
@@ -63,6 +64,11 @@ class RTVIServiceOption:
     ``default`` seeds the bot's default config; ``client_writable=False`` makes
     the option server-only (settable by the start payload, refused from
     ``update-config``), e.g. for options that rewrite the system prompt.
+    ``constraints`` bound the values anyone may set (see ``constraints``);
+    ``client_constraints``, when given, replace them for values a client sends
+    (e.g. chat messages without the ``system`` role, which the trusted start
+    payload may still use). An object option with a schema (``properties``) may
+    be updated key by key.
     """
 
     name: str
@@ -71,6 +77,8 @@ class RTVIServiceOption:
     default: JSONValue | NotGiven = NOT_GIVEN
     client_writable: bool = True
     description: str | None = None
+    constraints: Constraints = NO_CONSTRAINTS
+    client_constraints: Constraints | None = None
 
     def __post_init__(self) -> None:
         _check_name("option", self.name)
@@ -80,6 +88,10 @@ class RTVIServiceOption:
                 f"default of option {self.name!r} is a {json_type_name(self.default)}, "
                 f"not a {self.type}"
             )
+        if not isinstance(self.default, NotGiven):
+            problem = violation(self.type, self.constraints, self.default, self.name)
+            if problem is not None:
+                raise ValueError(f"default of option {problem}")
 
     def describe(self) -> dict[str, JSONValue]:
         entry: dict[str, JSONValue] = {"name": self.name, "type": self.type}
@@ -87,7 +99,14 @@ class RTVIServiceOption:
             entry["writable"] = False
         if self.description:
             entry["description"] = self.description
+        entry.update(self.bounds(from_client=True).describe())
         return entry
+
+    def bounds(self, *, from_client: bool) -> Constraints:
+        """The constraints on a value from a client, or from the trusted start payload."""
+        if from_client and self.client_constraints is not None:
+            return self.client_constraints
+        return self.constraints
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,7 @@ class RTVIActionArgument:
     name: str
     type: OptionType
     default: JSONValue | NotGiven = NOT_GIVEN
+    constraints: Constraints = NO_CONSTRAINTS
     required: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,6 +153,9 @@ class RTVIActionArgument:
         if self.default is not NOT_GIVEN and not matches_type(self.type, self.default):
             raise ValueError(f"default of argument {self.name!r} is not a {self.type}")
         object.__setattr__(self, "required", self.default is NOT_GIVEN)
+
+    def describe(self) -> dict[str, JSONValue]:
+        return {"name": self.name, "type": self.type, **self.constraints.describe()}
 
 
 @dataclass(frozen=True)
@@ -162,9 +185,40 @@ class RTVIAction:
         return {
             "service": self.service,
             "action": self.action,
-            "arguments": [{"name": a.name, "type": a.type} for a in self.arguments],
+            "arguments": [a.describe() for a in self.arguments],
             "result": self.result,
         }
+
+
+def _prepare_option(
+    service: RTVIService, value: OptionValue, current: Config, from_client: bool, where: str
+) -> OptionValue | ConfigError:
+    option = service.option(value.name)
+    qualified = f"{service.name}.{value.name}"
+    if option is None:
+        return ConfigError(where, f"unknown option {qualified}")
+    if not matches_type(option.type, value.value):
+        return ConfigError(
+            where, f"option {qualified} expects {option.type}, got {json_type_name(value.value)}"
+        )
+    if from_client and not option.client_writable:
+        return ConfigError(
+            where, f"option {qualified} is server-only and cannot be changed by a client"
+        )
+    given = value.value
+    existing = current.get(service.name, value.name)
+    if (
+        option.constraints.partial
+        and isinstance(given, dict)
+        and existing is not None
+        and isinstance(existing.value, dict)
+    ):
+        given = {**existing.value, **given}
+    bounds = option.bounds(from_client=from_client)
+    problem = violation(option.type, bounds, given, qualified)
+    if problem is not None:
+        return ConfigError(where, problem)
+    return OptionValue(value.name, normalized(option.type, bounds, given))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,28 +280,40 @@ class Registry:
         ``from_client`` additionally refuses server-only options; the trusted
         start payload may set them.
         """
+        prepared = self.prepare_config(
+            config, current=self.default_config(), from_client=from_client, path=path
+        )
+        return prepared if isinstance(prepared, ConfigError) else None
+
+    def prepare_config(
+        self,
+        config: Iterable[ServiceConfig],
+        *,
+        current: Config,
+        from_client: bool,
+        path: str = "config",
+    ) -> Config | ConfigError:
+        """``config`` as it will be applied, or the first problem in it.
+
+        Every value is checked against its option's type and constraints. An
+        object option with a schema keeps, for keys the update leaves out, the
+        values it has in ``current``; whole numbers of integer options become
+        ints. Nothing here calls a handler.
+        """
+        entries: list[ServiceConfig] = []
         for i, entry in enumerate(config):
             service = self._services.get(entry.service)
             if service is None:
                 return ConfigError(f"{path}[{i}].service", f"unknown service {entry.service!r}")
+            options: list[OptionValue] = []
             for j, value in enumerate(entry.options):
                 where = f"{path}[{i}].options[{j}]"
-                option = service.option(value.name)
-                qualified = f"{service.name}.{value.name}"
-                if option is None:
-                    return ConfigError(where, f"unknown option {qualified}")
-                if not matches_type(option.type, value.value):
-                    return ConfigError(
-                        where,
-                        f"option {qualified} expects {option.type}, "
-                        f"got {json_type_name(value.value)}",
-                    )
-                if from_client and not option.client_writable:
-                    return ConfigError(
-                        where,
-                        f"option {qualified} is server-only and cannot be changed by a client",
-                    )
-        return None
+                prepared = _prepare_option(service, value, current, from_client, where)
+                if isinstance(prepared, ConfigError):
+                    return prepared
+                options.append(prepared)
+            entries.append(ServiceConfig(entry.service, tuple(options)))
+        return Config(entries)
 
     def bind_action(
         self, service: str, action: str, arguments: Sequence[OptionValue]
@@ -273,7 +339,12 @@ class Registry:
                     f"action {declared.key}: argument {arg.name!r} expects {spec.type}, "
                     f"got {json_type_name(arg.value)}"
                 )
-            bound[arg.name] = arg.value
+            problem = violation(
+                spec.type, spec.constraints, arg.value, f"{declared.key}.{arg.name}"
+            )
+            if problem is not None:
+                return ActionCallError(f"action {problem}")
+            bound[arg.name] = normalized(spec.type, spec.constraints, arg.value)
         for spec in declared.arguments:
             if spec.name not in bound:
                 if isinstance(spec.default, NotGiven):

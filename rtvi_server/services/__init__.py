@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rtvi_server._lazy import lazy_attributes
+from rtvi_server.services.bounds import PromptPolicy
 from rtvi_server.services.catalogue import (
     PROVIDERS,
     SERVICE_KINDS,
@@ -22,6 +23,7 @@ from rtvi_server.services.factory import (
     MissingKeyError,
     ServiceSetupError,
     UnknownProviderError,
+    check_installed,
     create_service,
     resolve_api_key,
     resolve_provider,
@@ -58,9 +60,11 @@ __all__ = [
     "SERVICE_KINDS",
     "MissingExtraError",
     "MissingKeyError",
+    "PromptPolicy",
     "Provider",
     "ServiceSetupError",
     "UnknownProviderError",
+    "check_installed",
     "create_service",
     "find_provider",
     "list_providers",

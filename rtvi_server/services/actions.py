@@ -7,7 +7,7 @@ the RTVI processor, like the standard options.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pipecat.frames.frames import (
     LLMMessagesAppendFrame,
@@ -18,10 +18,18 @@ from pipecat.frames.frames import (
 from pipecat.processors.aggregators.llm_context import LLMContext
 
 from rtvi_server.protocol import BotControl, JSONValue, RTVIAction, RTVIActionArgument
-from rtvi_server.services.options import messages_value
+from rtvi_server.services import bounds
+from rtvi_server.services.bounds import PromptPolicy
+from rtvi_server.services.options import BotPrompt
 
 
-def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction]:
+def llm_actions(
+    context: LLMContext, *, service: str = "llm", prompt: BotPrompt | None = None
+) -> list[RTVIAction]:
+    """The context actions, bound by the same prompt policy as the ``llm`` options."""
+    prompt = prompt or BotPrompt(PromptPolicy(), {})
+    messages = bounds.messages(prompt.policy.client_roles)
+
     async def get_context(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         messages = [m for m in context.get_messages() if isinstance(m, dict)]
         return {"messages": messages}
@@ -29,14 +37,15 @@ def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction
     async def set_context(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         if args["interrupt"]:
             await rtvi.interrupt_bot()
-        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(args["messages"])))
+        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=prompt.context(args["messages"])))
         return True
 
     async def append(rtvi: BotControl, svc: str, args: dict[str, JSONValue]) -> Any:
         run = bool(args["run_immediately"])
         if run:
             await rtvi.interrupt_bot()
-        frame = LLMMessagesAppendFrame(messages=messages_value(args["messages"]), run_llm=run)
+        appended = cast(list[Any], args["messages"])
+        frame = LLMMessagesAppendFrame(messages=appended, run_llm=run)
         await rtvi.push_frame(frame)
         return True
 
@@ -54,7 +63,7 @@ def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction
             "set_context",
             "bool",
             set_context,
-            [RTVIActionArgument("messages", "array"), interrupt],
+            [RTVIActionArgument("messages", "array", constraints=messages), interrupt],
         ),
         RTVIAction(
             service,
@@ -62,7 +71,7 @@ def llm_actions(context: LLMContext, *, service: str = "llm") -> list[RTVIAction
             "bool",
             append,
             [
-                RTVIActionArgument("messages", "array"),
+                RTVIActionArgument("messages", "array", constraints=messages),
                 RTVIActionArgument("run_immediately", "bool", default=False),
             ],
         ),
@@ -88,7 +97,7 @@ def tts_actions(*, service: str = "tts") -> list[RTVIAction]:
             "bool",
             say,
             [
-                RTVIActionArgument("text", "string"),
+                RTVIActionArgument("text", "string", constraints=bounds.SAY_TEXT),
                 RTVIActionArgument("interrupt", "bool", default=False),
             ],
         ),

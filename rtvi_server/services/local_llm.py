@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, cast
 
 import openai
@@ -59,7 +60,12 @@ def _load_llama(name: str) -> _LoadedLlama:
     return _LoadedLlama(llama, threading.Lock())
 
 
-LLAMA_MODELS: ModelCache[_LoadedLlama] = ModelCache(_load_llama)
+def _gguf_bytes(name: str) -> int:
+    source = llm_model_path(name)
+    return source.stat().st_size if isinstance(source, Path) else 0
+
+
+LLAMA_MODELS: ModelCache[_LoadedLlama] = ModelCache(_load_llama, size_of=_gguf_bytes)
 
 
 @atexit.register
@@ -149,6 +155,11 @@ class LocalLlamaLLMService(OpenAILLMService):
 
     def __init__(self, *, model: str = DEFAULT_LLM_MODEL, **kwargs: Any) -> None:
         super().__init__(settings=OpenAILLMService.Settings(model=model), api_key="local", **kwargs)
+
+    @staticmethod
+    def preload(model: str) -> None:
+        """Load ``model`` into the process cache (call from a thread, before building)."""
+        LLAMA_MODELS.get(model)
 
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
         return _InProcessClient()

@@ -9,6 +9,7 @@ sessions of a process and reloads (from that cache) when a client changes
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, cast
 
 from loguru import logger
@@ -29,7 +30,12 @@ def _load_whisper(key: str) -> Any:
     return WhisperModel(source, device=device, compute_type=compute_type)
 
 
-WHISPER_MODELS: ModelCache[Any] = ModelCache(_load_whisper)
+def _model_bytes(key: str) -> int:
+    source = Path(key.split("|")[0])
+    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file()) if source.is_dir() else 0
+
+
+WHISPER_MODELS: ModelCache[Any] = ModelCache(_load_whisper, size_of=_model_bytes)
 
 
 class LocalWhisperSTTService(WhisperSTTService):
@@ -46,6 +52,11 @@ class LocalWhisperSTTService(WhisperSTTService):
         self._runs_on = f"{device}|{compute_type}"  # set before pipecat's init loads a model
         settings = WhisperSTTService.Settings(model=model)
         super().__init__(settings=settings, device=device, compute_type=compute_type, **kwargs)
+
+    @staticmethod
+    def preload(model: str, device: str = "cpu", compute_type: str = "int8") -> None:
+        """Load ``model`` into the process cache (call from a thread, before building)."""
+        WHISPER_MODELS.get(f"{whisper_model_source(model)}|{device}|{compute_type}")
 
     def _cache_key(self, model: str) -> str:
         return f"{whisper_model_source(model)}|{self._runs_on}"

@@ -44,7 +44,9 @@ def _load_voice(name: str) -> Any:
     return voice
 
 
-PIPER_VOICES: ModelCache[Any] = ModelCache(_load_voice)
+PIPER_VOICES: ModelCache[Any] = ModelCache(
+    _load_voice, size_of=lambda name: piper_voice_path(name).stat().st_size
+)
 
 
 @dataclass
@@ -65,6 +67,11 @@ class LocalPiperTTSService(TTSService):
             **kwargs,
         )
         self._voice = PIPER_VOICES.get(voice)
+
+    @staticmethod
+    def preload(voice: str) -> None:
+        """Load ``voice`` into the process cache (call from a thread, before building)."""
+        PIPER_VOICES.get(voice)
 
     def can_generate_metrics(self) -> bool:
         return True

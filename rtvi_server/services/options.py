@@ -3,7 +3,8 @@
 Handlers never reach into a service from outside: they push pipecat's own
 frames (settings-update frames aimed at that service, context frames, VAD
 parameter frames) from the RTVI processor, so a change takes effect in order
-with the conversation and on the next turn.
+with the conversation and on the next turn. Every option declares its bounds
+(``rtvi_server.services.bounds``): a handler only ever sees values inside them.
 
 ``standard_services(...)`` returns the ``RTVIService`` objects a bot registers
 in one call; bots may add options of their own beside them.
@@ -31,15 +32,19 @@ from pipecat.frames.frames import (
 from rtvi_server.protocol import (
     BotControl,
     JSONValue,
-    OptionType,
     OptionValue,
     RequestFailedError,
     RTVIService,
     RTVIServiceOption,
 )
+from rtvi_server.protocol.constraints import NO_CONSTRAINTS, Constraints
 from rtvi_server.protocol.registry import NOT_GIVEN, NotGiven
+from rtvi_server.services import bounds
+from rtvi_server.services.bounds import DEFAULT_MAX_TOKENS_CAP, PromptPolicy
 
 VAD_PARAM_NAMES: Final = ("confidence", "start_secs", "stop_secs", "min_volume")
+Choices = Mapping[str, Sequence[str]]
+"""Per option name (``model``, ``voice``), the names a client may choose from."""
 
 
 def _default(defaults: Mapping[str, JSONValue], name: str) -> JSONValue | NotGiven:
@@ -53,39 +58,102 @@ def _settings_delta(service: Any, name: str, value: Any) -> Any:
     return settings_cls(**{name: value})
 
 
-def messages_value(value: JSONValue) -> list[Any]:
-    if not isinstance(value, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) for m in value
-    ):
-        raise RequestFailedError("messages must be objects with a string 'role'")
-    return list(value)
+def _name_option(
+    name: str, handler: Any, defaults: Mapping[str, JSONValue], choices: Choices
+) -> RTVIServiceOption:
+    """A model or voice: an allow-list of names, the default included. With nothing to
+    choose from, clients cannot change it (the trusted start payload still can)."""
+    default = _default(defaults, name)
+    allowed = [*choices.get(name, ()), *([default] if isinstance(default, str) else [])]
+    names = [n for n in allowed if isinstance(n, str)]
+    return RTVIServiceOption(
+        name,
+        "string",
+        handler,
+        default=default,
+        client_writable=bool(names),
+        constraints=Constraints(max_length=1024),
+        client_constraints=bounds.one_of(names) if names else None,
+    )
+
+
+class BotPrompt:
+    """The LLM context a session's prompt policy allows, and the bot's own prompt in it."""
+
+    def __init__(self, policy: PromptPolicy, defaults: Mapping[str, JSONValue]) -> None:
+        self.policy = policy
+        initial = defaults.get("initial_messages")
+        self.system = _system_messages(initial)
+
+    def started_with(self, value: JSONValue) -> None:
+        """The trusted initial context: its system messages are the bot's prompt."""
+        self.system = _system_messages(value)
+
+    def context(self, value: JSONValue) -> list[Any]:
+        """The context to set for ``value`` (the bot's prompt first, in ``append`` mode)."""
+        messages = list(value) if isinstance(value, list) else []
+        if self.policy.keeps_bot_prompt and messages[: len(self.system)] != self.system:
+            return [*self.system, *messages]
+        return messages
+
+
+def _system_messages(value: JSONValue) -> list[Any]:
+    if not isinstance(value, list):
+        return []
+    return [m for m in value if isinstance(m, dict) and m.get("role") == "system"]
 
 
 def _tools(value: JSONValue) -> ToolsSchema:
-    """OpenAI-style tool definitions as pipecat's provider-neutral schema."""
-    if not isinstance(value, list):
-        raise RequestFailedError("tools must be an array")
+    """OpenAI-style tool definitions (checked by ``bounds.TOOLS``) as pipecat's schema."""
+    assert isinstance(value, list)
     schemas = []
     for tool in value:
-        fn = tool.get("function", tool) if isinstance(tool, dict) else None
-        name = fn.get("name") if isinstance(fn, dict) else None
-        if not isinstance(fn, dict) or not isinstance(name, str):
-            raise RequestFailedError("each tool needs a function name")
-        params = fn.get("parameters") if isinstance(fn.get("parameters"), dict) else {}
+        assert isinstance(tool, dict)
+        fn = tool.get("function", tool)
+        assert isinstance(fn, dict)
+        params = fn.get("parameters") or {}
         assert isinstance(params, dict)
-        properties = params.get("properties", {})
-        required = params.get("required", [])
+        properties, required = params.get("properties") or {}, params.get("required") or []
+        assert isinstance(properties, dict)
+        assert isinstance(required, list)
         schemas.append(
             FunctionSchema(
-                name=name,
+                name=str(fn["name"]),
                 description=str(fn.get("description", "")),
-                properties=properties if isinstance(properties, dict) else {},
-                required=[r for r in required if isinstance(r, str)]
-                if isinstance(required, list)
-                else [],
+                properties=properties,
+                required=[str(r) for r in required],
             )
         )
     return ToolsSchema(standard_tools=schemas)
+
+
+def _message_options(
+    prompt: BotPrompt, defaults: Mapping[str, JSONValue]
+) -> list[RTVIServiceOption]:
+    async def messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
+        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=prompt.context(option.value)))
+
+    async def initial_messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
+        # The start-of-session context; a later change is kept for get-config only.
+        if rtvi.applying_initial_config:
+            prompt.started_with(option.value)
+            await messages(rtvi, service, option)
+
+    policy = prompt.policy
+    trusted = bounds.messages(bounds.ALL_ROLES)
+    client = bounds.messages(policy.client_roles)
+    return [
+        RTVIServiceOption(
+            name,
+            "array",
+            handler,
+            default=_default(defaults, name),
+            client_writable=policy.client_writable,
+            constraints=trusted,
+            client_constraints=client,
+        )
+        for name, handler in (("initial_messages", initial_messages), ("messages", messages))
+    ]
 
 
 def llm_service(
@@ -93,31 +161,18 @@ def llm_service(
     *,
     name: str = "llm",
     defaults: Mapping[str, JSONValue] | None = None,
-    prompt_writable: bool = True,
+    prompt: BotPrompt | None = None,
+    choices: Choices | None = None,
+    max_tokens_cap: int = DEFAULT_MAX_TOKENS_CAP,
 ) -> RTVIService:
     """``model``, ``initial_messages``, ``messages``, ``run_on_config``, ``temperature``,
-    ``max_tokens`` and ``tools``. ``prompt_writable=False`` keeps the prompts server-only.
-    """
+    ``max_tokens`` and ``tools``; who may set the prompt is ``prompt``'s policy."""
     d = defaults or {}
+    prompt = prompt or BotPrompt(PromptPolicy(), d)
 
     async def settings(rtvi: BotControl, service: str, option: OptionValue) -> None:
-        value: Any = option.value
-        if option.name == "max_tokens":
-            if not isinstance(value, int | float) or value < 1:
-                raise RequestFailedError("max_tokens must be a positive number")
-            value = int(value)
-        delta = _settings_delta(llm, option.name, value)
+        delta = _settings_delta(llm, option.name, option.value)
         await rtvi.push_frame(LLMUpdateSettingsFrame(delta=delta, service=llm))
-
-    async def messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
-        await rtvi.push_frame(LLMMessagesUpdateFrame(messages=messages_value(option.value)))
-
-    async def initial_messages(rtvi: BotControl, service: str, option: OptionValue) -> None:
-        # The start-of-session context; a later change is kept for get-config only.
-        if rtvi.applying_initial_config:
-            await messages(rtvi, service, option)
-        else:
-            messages_value(option.value)
 
     async def run_on_config(rtvi: BotControl, service: str, option: OptionValue) -> None:
         if option.value is True and rtvi.applying_initial_config:
@@ -130,32 +185,18 @@ def llm_service(
     async def tools(rtvi: BotControl, service: str, option: OptionValue) -> None:
         await rtvi.push_frame(LLMSetToolsFrame(tools=_tools(option.value)))
 
+    def option(n: str, type_: Any, handler: Any, c: Constraints = NO_CONSTRAINTS) -> Any:
+        return RTVIServiceOption(n, type_, handler, default=_default(d, n), constraints=c)
+
     return RTVIService(
         name,
         [
-            RTVIServiceOption("model", "string", settings, default=_default(d, "model")),
-            RTVIServiceOption(
-                "initial_messages",
-                "array",
-                initial_messages,
-                default=_default(d, "initial_messages"),
-                client_writable=prompt_writable,
-            ),
-            RTVIServiceOption(
-                "messages",
-                "array",
-                messages,
-                default=_default(d, "messages"),
-                client_writable=prompt_writable,
-            ),
-            RTVIServiceOption(
-                "run_on_config", "bool", run_on_config, default=_default(d, "run_on_config")
-            ),
-            RTVIServiceOption(
-                "temperature", "number", settings, default=_default(d, "temperature")
-            ),
-            RTVIServiceOption("max_tokens", "number", settings, default=_default(d, "max_tokens")),
-            RTVIServiceOption("tools", "array", tools, default=_default(d, "tools")),
+            _name_option("model", settings, d, choices or {}),
+            *_message_options(prompt, d),
+            option("run_on_config", "bool", run_on_config),
+            option("temperature", "number", settings, bounds.TEMPERATURE),
+            option("max_tokens", "number", settings, bounds.max_tokens(max_tokens_cap)),
+            option("tools", "array", tools, bounds.TOOLS),
         ],
     )
 
@@ -164,45 +205,60 @@ def _settings_service(
     name: str,
     service: Any,
     frame_cls: Any,
-    option_names: Sequence[str],
     defaults: Mapping[str, JSONValue],
+    choices: Choices,
+    names: Sequence[str],
 ) -> RTVIService:
     async def handler(rtvi: BotControl, svc: str, option: OptionValue) -> None:
-        value: Any = option.value
-        if option.name == "speed" and (not isinstance(value, int | float) or value <= 0):
-            raise RequestFailedError("speed must be a positive number")
-        delta = _settings_delta(service, option.name, value)
+        delta = _settings_delta(service, option.name, option.value)
         await rtvi.push_frame(frame_cls(delta=delta, service=service))
 
-    types: dict[str, OptionType] = {"speed": "number"}
-    return RTVIService(
-        name,
-        [
-            RTVIServiceOption(
-                n,
-                types.get(n, "string"),
-                handler,
-                default=_default(defaults, n),
-            )
-            for n in option_names
-        ],
+    options = [_name_option(n, handler, defaults, choices) for n in names]
+    options.append(
+        RTVIServiceOption(
+            "language",
+            "string",
+            handler,
+            default=_default(defaults, "language"),
+            constraints=bounds.LANGUAGE,
+        )
     )
+    if frame_cls is TTSUpdateSettingsFrame:
+        options.append(
+            RTVIServiceOption(
+                "speed",
+                "number",
+                handler,
+                default=_default(defaults, "speed"),
+                constraints=bounds.SPEED,
+            )
+        )
+    return RTVIService(name, options)
 
 
 def tts_service(
-    tts: Any, *, name: str = "tts", defaults: Mapping[str, JSONValue] | None = None
+    tts: Any,
+    *,
+    name: str = "tts",
+    defaults: Mapping[str, JSONValue] | None = None,
+    choices: Choices | None = None,
 ) -> RTVIService:
-    """``voice``, ``model``, ``language`` and ``speed``."""
-    names = ("voice", "model", "language", "speed")
-    return _settings_service(name, tts, TTSUpdateSettingsFrame, names, defaults or {})
+    """``voice`` and ``model`` (allow-lists), ``language`` and ``speed``."""
+    return _settings_service(
+        name, tts, TTSUpdateSettingsFrame, defaults or {}, choices or {}, ("voice", "model")
+    )
 
 
 def stt_service(
-    stt: Any, *, name: str = "stt", defaults: Mapping[str, JSONValue] | None = None
+    stt: Any,
+    *,
+    name: str = "stt",
+    defaults: Mapping[str, JSONValue] | None = None,
+    choices: Choices | None = None,
 ) -> RTVIService:
-    """``model`` and ``language``."""
+    """``model`` (an allow-list) and ``language``."""
     return _settings_service(
-        name, stt, STTUpdateSettingsFrame, ("model", "language"), defaults or {}
+        name, stt, STTUpdateSettingsFrame, defaults or {}, choices or {}, ("model",)
     )
 
 
@@ -211,28 +267,20 @@ def vad_params_value(params: VADParams) -> dict[str, JSONValue]:
 
 
 def vad_service(*, name: str = "vad", default: VADParams | None = None) -> RTVIService:
-    """``params``: ``confidence``, ``start_secs``, ``stop_secs``, ``min_volume``.
-
-    A new ``params`` object replaces the old one wholesale (spec 4.4): keys it
-    leaves out take VAD defaults.
-    """
+    """``params``: ``confidence``, ``start_secs``, ``stop_secs``, ``min_volume``, each
+    bounded. An update may give some of them: the others keep their current values."""
 
     async def handler(rtvi: BotControl, service: str, option: OptionValue) -> None:
         value = option.value
         assert isinstance(value, dict)
-        unknown = sorted(set(value) - set(VAD_PARAM_NAMES))
-        if unknown:
-            raise RequestFailedError(
-                f"unknown VAD params {unknown}; use {', '.join(VAD_PARAM_NAMES)}"
-            )
-        for key, number in value.items():
-            if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
-                raise RequestFailedError(f"VAD param {key} must be a non-negative number")
         params = VADParams(**{k: float(v) for k, v in value.items()})  # type: ignore[arg-type]
         await rtvi.push_frame(VADParamsUpdateFrame(params=params))
 
     initial = vad_params_value(default) if default is not None else NOT_GIVEN
-    return RTVIService(name, [RTVIServiceOption("params", "object", handler, default=initial)])
+    option = RTVIServiceOption(
+        "params", "object", handler, default=initial, constraints=bounds.VAD_PARAMS
+    )
+    return RTVIService(name, [option])
 
 
 def standard_services(
@@ -242,20 +290,32 @@ def standard_services(
     stt: Any | None = None,
     vad: VADParams | None = None,
     defaults: Mapping[str, Mapping[str, JSONValue]] | None = None,
-    prompt_writable: bool = True,
+    prompt: BotPrompt | None = None,
+    choices: Mapping[str, Choices] | None = None,
+    max_tokens_cap: int = DEFAULT_MAX_TOKENS_CAP,
 ) -> list[RTVIService]:
     """The standard services, in the order a config applies them: vad, stt, tts, llm.
 
-    (TTS before LLM so that a first utterance already uses a new voice.)
+    (TTS before LLM so that a first utterance already uses a new voice.) ``choices``
+    maps a service kind to its allow-lists (``{"tts": {"voice": [...]}}``).
     """
     d = defaults or {}
+    c = choices or {}
     services: list[RTVIService] = []
     if vad is not None:
         services.append(vad_service(default=vad))
     if stt is not None:
-        services.append(stt_service(stt, defaults=d.get("stt")))
+        services.append(stt_service(stt, defaults=d.get("stt"), choices=c.get("stt")))
     if tts is not None:
-        services.append(tts_service(tts, defaults=d.get("tts")))
+        services.append(tts_service(tts, defaults=d.get("tts"), choices=c.get("tts")))
     if llm is not None:
-        services.append(llm_service(llm, defaults=d.get("llm"), prompt_writable=prompt_writable))
+        services.append(
+            llm_service(
+                llm,
+                defaults=d.get("llm"),
+                prompt=prompt,
+                choices=c.get("llm"),
+                max_tokens_cap=max_tokens_cap,
+            )
+        )
     return services

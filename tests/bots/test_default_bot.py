@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 import soxr
 
-from rtvi_server.services.local_models import piper_voice_path, whisper_model_source
+from rtvi_server.services.local_models import (
+    piper_download_dir,
+    piper_voice_path,
+    whisper_model_source,
+)
 from rtvi_server.services.local_stt import WHISPER_MODELS
 from rtvi_server.testing import BotHarness, word_error_rate
 
@@ -26,8 +30,15 @@ def transcribe(pcm: bytes, rate: int) -> str:
     return " ".join(s.text for s in segments)
 
 
-async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path):
+async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path, monkeypatch):
     wav = fixtures / "librivox_sense_and_sensibility_0870.wav"
+    # An operator installed a second voice (in the Piper download folder): clients may
+    # switch to it by name; never by a path.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    voices = piper_download_dir()
+    src = piper_voice_path("en_US-joe-medium")
+    shutil.copy(src, voices / "joe-copy.onnx")
+    shutil.copy(src.with_suffix(".onnx.json"), voices / "joe-copy.onnx.json")
     with loopback_only() as outside:
         async with BotHarness.from_file(ROOT / "bots" / "default.py") as bot:
             ready = await bot.connect()
@@ -53,13 +64,9 @@ async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path):
 
             # Runtime changes reach the running services before the next turn.
             resources = bot.bot.resources
-            voice_dir = tmp_path / "voices"
-            voice_dir.mkdir()
             packaged = resources["tts"]._voice.config
-            src = piper_voice_path("en_US-joe-medium")
-            shutil.copy(src, voice_dir / "joe-copy.onnx")
-            shutil.copy(src.with_suffix(".onnx.json"), voice_dir / "joe-copy.onnx.json")
             old_voice = resources["tts"]._voice
+            confidence = resources["vad"].params.confidence
             update = {
                 "config": [
                     {
@@ -68,7 +75,7 @@ async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path):
                     },
                     {
                         "service": "tts",
-                        "options": [{"name": "voice", "value": str(voice_dir / "joe-copy.onnx")}],
+                        "options": [{"name": "voice", "value": "joe-copy"}],
                     },
                 ]
             }
@@ -79,6 +86,7 @@ async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path):
             await bot.silence(1.0)
             await bot.wait_for(lambda m: len(bot.events("bot-stopped-speaking")) >= 2, timeout=60)
             assert resources["vad"].params.stop_secs == 0.3
+            assert resources["vad"].params.confidence == confidence  # the other keys stayed
             assert resources["tts"]._voice is not old_voice
             assert resources["tts"]._voice.config.sample_rate == packaged.sample_rate
     assert outside == []

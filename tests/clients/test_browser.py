@@ -82,7 +82,7 @@ def test_page_with_client_js_1_13_in_chromium(node_clients, default_server, fixt
     )
     assert temperature["value"] == 0.15
     assert page["errors"] == [
-        "The bot refused the change: option llm.max_tokens failed: max_tokens must be a positive number"
+        "The bot refused the change: data.config[0].options[0]: llm.max_tokens must be between 1 and 4096"
     ]
     assert (ARTIFACTS / "web-page.png").stat().st_size > 10_000
     assert report["finalStatus"] == "disconnected"

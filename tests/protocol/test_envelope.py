@@ -74,10 +74,28 @@ def test_malformed_rtvi_is_a_precise_error(raw, expected):
         assert got == expected
 
 
-def test_nan_is_not_json():
-    got = decode('{"label":"rtvi-ai","type":"x","id":"1","data":{"v":NaN}}')
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_json_cannot_carry_is_refused_with_the_request_id(number):
+    got = decode('{"label":"rtvi-ai","type":"x","id":"1","data":{"v":' + number + "}}")
     assert isinstance(got, ProtocolError)
-    assert "NaN is not JSON" in got.reason
+    assert got.reason == "message is not valid JSON"
+    assert got.id == "1"  # so the client's request is answered, not left pending
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf")])
+def test_a_parsed_message_holding_nan_is_refused_with_its_id(number):
+    # pipecat's data channel parses with Python's json, which accepts NaN.
+    got = decode({"label": "rtvi-ai", "type": "update-config", "id": "n1", "data": {"v": number}})
+    assert isinstance(got, ProtocolError)
+    assert "NaN, Infinity" in got.reason
+    assert got.id == "n1"
+
+
+def test_an_id_no_reply_could_carry_is_refused_without_it():
+    got = decode({"label": "rtvi-ai", "type": "get-config", "id": "\ud800x"})
+    assert isinstance(got, ProtocolError)
+    assert got.id is None
+    assert "valid Unicode" in got.reason
 
 
 def test_oversized_message_is_refused_with_its_id_when_visible():

@@ -7,7 +7,8 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 
 from rtvi_server import RTVIProcessor
-from rtvi_server.services import create_service, find_provider, standard_services
+from rtvi_server.services import PromptPolicy, create_service, find_provider, standard_services
+from rtvi_server.services.options import BotPrompt
 
 from ..processor.harness import PipelineSession, rtvi
 from ..support.openai_server import OpenAICompatibleServer
@@ -36,14 +37,16 @@ def build(provider, server, key):
     rtvi_proc = RTVIProcessor()
     context = LLMContext()
     user_agg, assistant_agg = LLMContextAggregatorPair(context)
+    defaults = {
+        "model": find_provider("llm", provider).defaults["model"],
+        "initial_messages": [{"role": "system", "content": "Be brief."}],
+    }
+    # This bot lets its clients switch to a second model and rewrite the whole prompt.
     for service in standard_services(
         llm=llm,
-        defaults={
-            "llm": {
-                "model": find_provider("llm", provider).defaults["model"],
-                "initial_messages": [{"role": "system", "content": "Be brief."}],
-            }
-        },
+        defaults={"llm": defaults},
+        choices={"llm": {"model": ["model-two"]}},
+        prompt=BotPrompt(PromptPolicy("client", system=True), defaults),
     ):
         rtvi_proc.register_service(service)
     return rtvi_proc, [user_agg, llm, assistant_agg]
