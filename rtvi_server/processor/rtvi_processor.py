@@ -17,6 +17,8 @@ bot declared; server-only options are refused from clients.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -84,9 +86,26 @@ from rtvi_server.protocol import (
     outbound,
     parse_request,
 )
+from rtvi_server.protocol.limits import RateLimit, RequestBudget
 from rtvi_server.protocol.outbound import OutboundMessage
 
 FunctionResultCallback = Callable[[Any], Awaitable[None]]
+
+
+def rate_limit_from_env() -> RateLimit:
+    """The server's request limit per session (``RTVI_REQUEST_RATE``,
+    ``RTVI_REQUEST_BURST``, ``RTVI_MAX_PENDING_REQUESTS``), else the defaults."""
+    default = RateLimit()
+    env = os.environ
+    try:
+        return RateLimit(
+            rate=float(env.get("RTVI_REQUEST_RATE") or default.rate),
+            burst=int(env.get("RTVI_REQUEST_BURST") or default.burst),
+            max_pending=int(env.get("RTVI_MAX_PENDING_REQUESTS") or default.max_pending),
+        )
+    except ValueError:
+        logger.warning("ignoring a request-limit setting that is not a number")
+        return default
 
 
 class RTVIProcessor(ConfigRequests, FrameProcessor):
@@ -114,9 +133,11 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
         handler_timeout_secs: float = DEFAULT_HANDLER_TIMEOUT_SECS,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         about: Mapping[str, JSONValue] | None = None,
+        rate_limit: RateLimit | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._budget = RequestBudget(rate_limit or rate_limit_from_env())
         self._registry = Registry()
         self._start_config = as_config(config)
         self._config: Config = EMPTY_CONFIG
@@ -239,7 +260,7 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InputTransportMessageFrame):
-            self._accept(frame.message)
+            await self._accept(frame.message)
             return
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
@@ -282,7 +303,7 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
             await self.cancel_task(self._worker)
             self._worker = None
 
-    def _accept(self, raw: object) -> None:
+    async def _accept(self, raw: object) -> None:
         decoded = decode(raw, max_bytes=self._max_message_bytes)
         if isinstance(decoded, Ignored):
             logger.debug(f"{self}: ignoring transport message ({decoded.reason})")
@@ -290,6 +311,13 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
         item = parse_request(decoded) if isinstance(decoded, Envelope) else decoded
         if self._queue is None:
             logger.warning(f"{self}: RTVI message before the pipeline started; dropped")
+            return
+        refusal = self._budget.refusal(time.monotonic(), self._queue.qsize())
+        if refusal is not None:
+            # Answered at once (possibly before earlier requests' replies): it is not served.
+            request_id = getattr(item, "id", None)
+            if isinstance(request_id, str):
+                await self.send_error_response(request_id, refusal)
             return
         self._queue.put_nowait(item)
 

@@ -46,6 +46,9 @@ class MessageLog:
     def events(self, type_: str) -> list[Message]:
         return [m for m in self.messages if m.get("type") == type_]
 
+    def replies_to(self, request_id: str) -> list[Message]:
+        return [m for m in self.messages if m.get("id") == request_id]
+
 
 class ReceivesMessages:
     """Waiting on received messages, for test clients that keep a ``MessageLog``."""
@@ -63,3 +66,7 @@ class ReceivesMessages:
 
     def events(self, type_: str) -> list[Message]:
         return self._log.events(type_)
+
+    def replies_to(self, request_id: str) -> list[Message]:
+        """Every message carrying ``request_id`` (a request gets exactly one)."""
+        return self._log.replies_to(request_id)
