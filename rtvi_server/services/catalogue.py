@@ -34,6 +34,9 @@ class Provider:
     base_url: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     local: bool = False
+    #: The constructor argument that takes ``base_url`` (pipecat's WebSocket TTS
+    #: services call it ``url``).
+    url_argument: str = "base_url"
 
     @property
     def needs_key(self) -> bool:
@@ -138,6 +141,8 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         target="pipecat.services.cartesia.tts:CartesiaTTSService",
         extra="cloud",
         key_env="CARTESIA_API_KEY",
+        base_url="wss://api.cartesia.ai/tts/websocket",
+        url_argument="url",
         description="Cartesia streaming TTS",
         defaults={"voice": "71a7ad14-091c-4e8e-a314-022ece01c121"},
     ),
@@ -147,6 +152,8 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         target="pipecat.services.elevenlabs.tts:ElevenLabsTTSService",
         extra="cloud",
         key_env="ELEVENLABS_API_KEY",
+        base_url="wss://api.elevenlabs.io",
+        url_argument="url",
         description="ElevenLabs streaming TTS",
         defaults={"voice": "21m00Tcm4TlvDq8ikWAM"},
     ),
@@ -156,6 +163,7 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         target="pipecat.services.deepgram.tts:DeepgramTTSService",
         extra="cloud",
         key_env="DEEPGRAM_API_KEY",
+        base_url="wss://api.deepgram.com",
         description="Deepgram Aura TTS",
         defaults={"voice": "aura-2-helena-en"},
     ),
@@ -184,7 +192,9 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         target="pipecat.services.deepgram.stt:DeepgramSTTService",
         extra="cloud",
         key_env="DEEPGRAM_API_KEY",
+        base_url="wss://api.deepgram.com",
         description="Deepgram streaming STT",
+        defaults={"model": "nova-3-general"},
     ),
     Provider(
         kind="stt",

@@ -109,9 +109,10 @@ def create_service(
     kwargs = dict(options or {})
     if provider.local:
         return cls(**values, **kwargs)
-    if provider.base_url is not None and "base_url" not in kwargs:
+    url_argument = provider.url_argument
+    if provider.base_url is not None and url_argument not in kwargs:
         override = env.get(provider.base_url_env or "")
-        kwargs["base_url"] = override or provider.base_url
+        kwargs[url_argument] = override or provider.base_url
     if key is not None:
         kwargs["api_key"] = key
     elif provider.base_url is not None:

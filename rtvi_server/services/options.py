@@ -48,7 +48,9 @@ Choices = Mapping[str, Sequence[str]]
 
 
 def _default(defaults: Mapping[str, JSONValue], name: str) -> JSONValue | NotGiven:
-    return defaults.get(name, NOT_GIVEN)
+    """A declared default; ``None`` (a provider without one) declares none."""
+    value = defaults.get(name)
+    return NOT_GIVEN if value is None else value
 
 
 def _settings_delta(service: Any, name: str, value: Any) -> Any:
