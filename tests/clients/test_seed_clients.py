@@ -34,6 +34,10 @@ def test_realtime_ai_0_2_3_rtvi_client(node_clients, default_server, tmp_path):
     assert cb["onBotReady"] == [r["botReady"]]
     assert [s["name"] for s in r["describe"]["data"]["config"]] == ["vad", "stt", "tts", "llm"]
     assert cb["onConfigDescribe"][0] == r["describe"]["data"]
+    # The bounds ride along as extra keys of each option; the client passes them through.
+    llm = next(s for s in r["describe"]["data"]["config"] if s["name"] == "llm")
+    temperature = next(o for o in llm["options"] if o["name"] == "temperature")
+    assert (temperature["minimum"], temperature["maximum"]) == (0, 2)
     assert [e["service"] for e in r["config"]] == ["vad", "stt", "tts", "llm"]
     assert option(r["updated"]["data"]["config"], "tts", "voice") == "en_US-joe-medium"
     assert cb["onConfig"]  # hydrated from the update's reply
