@@ -2,8 +2,9 @@
 
 An observer sees every frame pushed between any two processors, so events are
 reported where they happen (the transport's speaking events, the LLM's tokens,
-the STT's transcripts) without extra processors in the pipeline. Each frame is
-reported once, on its first push.
+the STT's transcripts) without extra processors in the pipeline. For the config
+generation each frame is reported once, on its first push; pipecat's modern
+observer picks its own push (spoken text once the output transport sends it).
 
 Config-generation clients (spec 6.2) get the events written here. Modern
 clients (1.x / 2.x) get pipecat's own modern event set (``bot-output``,
@@ -93,14 +94,18 @@ class RTVIEventObserver(BaseObserver):
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
-        if isinstance(frame, AudioRawFrame) or not data.first_push:
+        if isinstance(frame, AudioRawFrame):
+            return  # the bulk of all pushes; neither generation reports audio
+        if self._rtvi.generation is Generation.MODERN:
+            # pipecat decides which push of a frame it reports (spoken text: the
+            # output transport's, with its timing), so it sees every push.
+            await self._modern.on_push_frame(data)
+            return
+        if not data.first_push:
             return
         if frame.broadcast_sibling_id is not None and data.direction != FrameDirection.DOWNSTREAM:
             return
-        if self._rtvi.generation is Generation.MODERN:
-            await self._modern.on_push_frame(data)
-        else:
-            await self._report(frame)
+        await self._report(frame)
 
     async def cleanup(self) -> None:
         await self._modern.cleanup()  # type: ignore[no-untyped-call]
