@@ -51,10 +51,12 @@ def report() -> PatchReport:
 
 
 def _missing_hooks() -> list[str]:
+    from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
     from pipecat.services.tts_service import TTSService
     from pipecat.utils.base_object import BaseObject
 
     hooks = [
+        (LocalSmartTurnAnalyzerV3, "_predict_endpoint"),
         (BaseObject, "_register_event_handler"),
         (BaseObject, "_call_event_handler"),
         (TTSService, "_stream_audio_frames_from_iterator"),
@@ -73,6 +75,13 @@ def register_event(owner: Any, name: str) -> None:
 async def emit_event(owner: Any, name: str, *args: Any) -> None:
     """Call the handlers attached to ``owner``'s event ``name``."""
     await owner._call_event_handler(name, *args)
+
+
+def smart_turn_prediction(analyzer: Any, audio: Any) -> dict[str, Any]:
+    """pipecat's Smart Turn v3 prediction for 16 kHz float audio (``prediction``,
+    ``probability``), from an analyzer that holds the model."""
+    result: dict[str, Any] = analyzer._predict_endpoint(audio)
+    return result
 
 
 def stream_tts_audio(

@@ -23,8 +23,13 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.processors.frame_processor import FrameDirection
-from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_stop import (
+    SpeechTimeoutUserTurnStopStrategy,
+    TurnAnalyzerUserTurnStopStrategy,
+)
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
 
 TURN_ENDINGS = ("smart-turn", "vad")
 
@@ -70,12 +75,15 @@ def user_turn_strategies(turn_end: str = "smart-turn") -> UserTurnStrategies:
 
     ``smart-turn`` is pipecat's default: at each VAD stop, the Smart Turn v3 model
     judges whether the user has finished (better with hesitant speakers; an ONNX
-    call per speech segment, and its inference time on every turn). ``vad`` ends
+    call per speech segment, and its inference time on every turn). The model is
+    loaded once per process and shared (``rtvi_server.audio.shared_turn``). ``vad`` ends
     the turn at the VAD's stop as soon as the transcript is in: the bot answers
     ``stop_secs`` after the user stops, plus the STT's own time.
     """
     if turn_end == "smart-turn":
-        return UserTurnStrategies()
+        # pipecat's default strategy, with the process's one Smart Turn model.
+        analyzer = SharedSmartTurnAnalyzer()
+        return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
     if turn_end == "vad":
         return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.0)])
     raise ValueError(f"turn_end must be one of {', '.join(TURN_ENDINGS)}, not {turn_end!r}")

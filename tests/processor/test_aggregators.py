@@ -63,17 +63,17 @@ def test_the_pair_is_wired_as_pipecat_wires_it():
 
 
 def test_turn_endings_by_name():
-    from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
     from pipecat.turns.user_stop import (
         SpeechTimeoutUserTurnStopStrategy,
         TurnAnalyzerUserTurnStopStrategy,
     )
 
+    from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
     from rtvi_server.processor import user_turn_strategies
 
     (smart,) = user_turn_strategies("smart-turn").stop
     assert isinstance(smart, TurnAnalyzerUserTurnStopStrategy)
-    assert isinstance(smart._turn_analyzer, LocalSmartTurnAnalyzerV3)
+    assert isinstance(smart._turn_analyzer, SharedSmartTurnAnalyzer)  # pipecat's, one model
     (vad,) = user_turn_strategies("vad").stop
     assert isinstance(vad, SpeechTimeoutUserTurnStopStrategy)
     assert vad._user_speech_timeout == 0.0
@@ -85,6 +85,7 @@ async def test_a_vad_turn_ends_at_the_vad_stop_once_the_transcript_is_in(fixture
     """With turn_end="vad" the user turn stops right after VAD stop + transcript."""
     from pipecat.frames.frames import TranscriptionFrame, UserStoppedSpeakingFrame
 
+    from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
     from rtvi_server.processor import user_turn_strategies
 
     params = user_params()
