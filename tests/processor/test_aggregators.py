@@ -85,7 +85,6 @@ async def test_a_vad_turn_ends_at_the_vad_stop_once_the_transcript_is_in(fixture
     """With turn_end="vad" the user turn stops right after VAD stop + transcript."""
     from pipecat.frames.frames import TranscriptionFrame, UserStoppedSpeakingFrame
 
-    from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
     from rtvi_server.processor import user_turn_strategies
 
     params = user_params()
