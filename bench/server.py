@@ -25,8 +25,9 @@ class ServerUnderTest:
         bots_dir: Path | None = None,
         profile: str | None = None,
         args: list[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{host}:{port}"
         self.log_path = log_path
         full_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         full_env.update(env or {}, PYTHONUNBUFFERED="1")

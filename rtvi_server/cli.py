@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rtvi_server._version import __version__
 
@@ -33,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
             "RTVI_CONNECT_TIMEOUT (30; seconds a session waits for its client; 0 disables), "
             "RTVI_SESSION_RETENTION (900; how long ended sessions stay listed), "
             "RTVI_MAX_ENDED_RECORDS (10000), RTVI_LOG_LEVEL (INFO), RTVI_MALLOC_ARENAS (2; 0 "
-            "keeps glibc's), and the provider keys listed in .env.example."
+            "keeps glibc's), RTVI_DRAIN_GRACE (0; seconds SIGTERM lets live sessions finish), "
+            "RTVI_ICE_SERVERS (STUN/TURN, a JSON list), RTVI_CLUSTER_URL (redis://...: join a "
+            "cluster), RTVI_PUBLIC_URL, RTVI_HOST_ID, and the provider keys listed in "
+            ".env.example."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -74,14 +78,38 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _draining_server_class() -> type:
+    import asyncio
+    import signal
+
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
-        """Exits 0 after a signal-initiated drain instead of re-raising the signal."""
+        """Drains on SIGTERM, then exits 0 instead of re-raising the signal.
+
+        With a grace period, the first SIGTERM stops admitting and lets live
+        sessions finish (HTTP keeps serving them) for up to that long; then the
+        lifespan's shutdown ends the rest with ``shutdown``. Another signal, or
+        Ctrl-C, exits at once.
+        """
+
+        drain: Any = None  # async (grace) -> bool, the backend's drain
+        grace = 0.0
+        _draining = False
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig == signal.SIGTERM and self.grace > 0 and not self._draining:
+                self._draining = True
+                loop = asyncio.get_event_loop()
+                loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit()))
+                return
             super().handle_exit(sig, frame)
             self._captured_signals.clear()
+
+        async def _drain_then_exit(self) -> None:
+            try:
+                await self.drain(self.grace)
+            finally:
+                self.should_exit = True
 
     return DrainingServer
 
@@ -97,7 +125,7 @@ def serve(args: argparse.Namespace) -> int:
     limit_malloc_arenas(int(os.environ.get("RTVI_MALLOC_ARENAS", "2") or 0))
     import uvicorn
 
-    from rtvi_server.server import create_app
+    from rtvi_server.server import serve_app
     from rtvi_server.settings import ServerSettings
 
     try:
@@ -108,12 +136,7 @@ def serve(args: argparse.Namespace) -> int:
             default_profile=args.default_profile,
             max_sessions=args.max_sessions,
         )
-        if args.workers > 1:
-            from rtvi_server.cluster import WorkerBackend
-
-            app = create_app(settings, WorkerBackend(settings, args.workers))
-        else:
-            app = create_app(settings)
+        app = serve_app(settings, args.workers)
     except ValueError as exc:
         print(f"rtvi-server: {exc}", file=sys.stderr)
         return 2
@@ -132,6 +155,8 @@ def serve(args: argparse.Namespace) -> int:
     server = _draining_server_class()(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
     )
+    server.drain = app.state.backend.drain
+    server.grace = settings.drain_grace_secs
     server.run()
     return 0
 

@@ -8,16 +8,70 @@ environment on its own.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MAX_BODY_BYTES = 64 * 1024
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+WEB_SCHEMES = ("http", "https")
+HOST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names the variable."""
+
+
+ICE_SCHEMES = ("stun:", "turn:", "turns:")
+
+
+@dataclass(frozen=True)
+class IceServerSetting:
+    """A STUN or TURN server (``RTVI_ICE_SERVERS``): the server's peers use it, and
+    clients get it in the ``/start`` answer's ``iceConfig``."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+def _ice_server(entry: object) -> IceServerSetting:
+    if isinstance(entry, str):
+        entry = {"urls": entry}
+    if not isinstance(entry, dict) or set(entry) - {"urls", "username", "credential"}:
+        raise SettingsError('RTVI_ICE_SERVERS entries are {"urls", "username", "credential"}')
+    urls = entry.get("urls")
+    urls = [urls] if isinstance(urls, str) else urls
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise SettingsError("RTVI_ICE_SERVERS: each entry needs urls (a string or strings)")
+    if not all(u.startswith(ICE_SCHEMES) for u in urls):
+        raise SettingsError("RTVI_ICE_SERVERS: urls start with stun:, turn: or turns:")
+    username, credential = entry.get("username"), entry.get("credential")
+    if not all(v is None or isinstance(v, str) for v in (username, credential)):
+        raise SettingsError("RTVI_ICE_SERVERS: username and credential are strings")
+    return IceServerSetting(tuple(urls), username, credential)
+
+
+def parse_ice_servers(raw: str | None) -> tuple[IceServerSetting, ...]:
+    """``RTVI_ICE_SERVERS``: a JSON list of ``{"urls", "username", "credential"}``
+    (RTCIceServer's shape), or a comma-separated list of STUN URLs."""
+    if raw is None or not raw.strip():
+        return ()
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            raise SettingsError("RTVI_ICE_SERVERS is not valid JSON") from None
+    else:
+        entries = [u.strip() for u in text.split(",") if u.strip()]
+    if not isinstance(entries, list):
+        raise SettingsError("RTVI_ICE_SERVERS must be a JSON list")
+    return tuple(_ice_server(e) for e in entries)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -46,6 +100,11 @@ class ServerSettings:
     max_ended_records: int = 10_000
     max_body_bytes: int = MAX_BODY_BYTES
     ice_host: str | None = None
+    ice_servers: tuple[IceServerSetting, ...] = ()
+    drain_grace_secs: float = 0.0
+    cluster_url: str | None = None
+    public_url: str | None = None
+    host_id: str | None = None
 
     @classmethod
     def from_env(
@@ -62,6 +121,11 @@ class ServerSettings:
             "retention_secs": _number(env, "RTVI_SESSION_RETENTION", 900),
             "max_ended_records": int(_number(env, "RTVI_MAX_ENDED_RECORDS", 10_000)),
             "ice_host": env.get("RTVI_ICE_HOST") or None,
+            "ice_servers": parse_ice_servers(env.get("RTVI_ICE_SERVERS")),
+            "drain_grace_secs": _number(env, "RTVI_DRAIN_GRACE", 0),
+            "cluster_url": env.get("RTVI_CLUSTER_URL") or None,
+            "public_url": env.get("RTVI_PUBLIC_URL") or None,
+            "host_id": env.get("RTVI_HOST_ID") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -85,3 +149,11 @@ class ServerSettings:
             raise SettingsError("RTVI_MAX_SESSIONS must be at least 1")
         if self.max_ended_records < 0 or self.retention_secs < 0:
             raise SettingsError("RTVI_MAX_ENDED_RECORDS and RTVI_SESSION_RETENTION must be >= 0")
+        if self.drain_grace_secs < 0:
+            raise SettingsError("RTVI_DRAIN_GRACE must be >= 0")
+        if self.cluster_url is not None and urlsplit(self.cluster_url).scheme not in REDIS_SCHEMES:
+            raise SettingsError("RTVI_CLUSTER_URL must be a redis://, rediss:// or unix:// URL")
+        if self.host_id is not None and not HOST_ID.match(self.host_id):
+            raise SettingsError("RTVI_HOST_ID must be 1-64 letters, digits, '.', '_' or '-'")
+        if self.public_url is not None and urlsplit(self.public_url).scheme not in WEB_SCHEMES:
+            raise SettingsError("RTVI_PUBLIC_URL must be an http:// or https:// URL")

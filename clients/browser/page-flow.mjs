@@ -3,10 +3,9 @@
 // Usage: node page-flow.mjs <base-url> <mic.wav> <out-dir> "<first words>".
 // Writes report.json and page.png. Chromium loops the WAV from when capture starts, so
 // the first turn may be cut; the flow waits for a turn that begins with <first words>.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [baseUrl, micWav, outDir, firstWords] = process.argv.slice(2);
 const report = { outside: [], requests: [], console: [] };
@@ -16,20 +15,7 @@ const isLoopback = (url) => {
   return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
 };
 
-// A fresh profile each run (playwright passes it as --user-data-dir).
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "rtvi-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--no-pings", "--disable-quic",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${micWav}`,
-    "--autoplay-policy=no-user-gesture-required",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-  ],
-});
+const context = await launchChromium({ micWav });
 let page;
 try {
   await context.route("**/*", (route) => {

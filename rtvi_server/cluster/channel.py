@@ -1,8 +1,9 @@
-"""A typed client for one worker's API (over loopback HTTP, with the server's key)."""
+"""Typed clients for another rtvi-server process's API: a worker (over loopback
+HTTP), or another host of a cluster; both with the server's key."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -19,20 +20,31 @@ from rtvi_server.cluster.proto import (
 )
 from rtvi_server.sessions.api import APIError, StartAnswer
 
+Marked = TypeVar("Marked", SessionInfo, StartAnswer)
+
 POLL_TIMEOUT = aiohttp.ClientTimeout(total=2)
 CALL_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
-class WorkerUnreachableError(APIError):
-    def __init__(self, index: int) -> None:
-        super().__init__(503, f"worker {index} is not answering", headers={"Retry-After": "5"})
+class UnreachableError(APIError):
+    def __init__(self, name: str) -> None:
+        super().__init__(503, f"{name} is not answering", headers={"Retry-After": "5"})
 
 
-class WorkerClient:
-    def __init__(self, index: int, url: str, api_key: str | None) -> None:
-        self.index = index
+class PeerClient:
+    """The sessions API of another process, answering in the API's own models.
+
+    ``name`` is how errors call it ("worker 1", "host b2c4"); :meth:`_mark`
+    stamps what it answers with where it came from.
+    """
+
+    def __init__(
+        self, name: str, url: str, api_key: str | None, extra_headers: dict[str, str] | None = None
+    ) -> None:
+        self.name = name
         self.url = url
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.headers.update(extra_headers or {})
         self._http: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -58,39 +70,46 @@ class WorkerClient:
                     raise APIError.from_body(r.status, reply, r.headers)
                 return reply
         except (aiohttp.ClientError, TimeoutError, ValueError):
-            raise WorkerUnreachableError(self.index) from None
+            raise UnreachableError(self.name) from None
 
     @staticmethod
     def _read(model: type[Any], reply: Any) -> Any:
         try:
             return model.model_validate(reply)
         except ValidationError:
-            raise APIError(502, "a worker answered something unreadable") from None
+            raise APIError(502, "another process answered something unreadable") from None
 
-    async def start(self, payload: StartPayload) -> StartAnswer:
-        response: StartResponse = self._read(
-            StartResponse, await self._call("POST", "/start", payload)
-        )
-        return response.answer().model_copy(update={"worker": self.index})
+    async def start(self, payload: StartPayload, path: str = "/start") -> StartAnswer:
+        response: StartResponse = self._read(StartResponse, await self._call("POST", path, payload))
+        return self._mark(response.answer())
 
     async def get(self, session_id: str) -> SessionInfo:
-        return self._mark(
-            self._read(SessionInfo, await self._call("GET", f"/sessions/{session_id}"))
+        info: SessionInfo = self._read(
+            SessionInfo, await self._call("GET", f"/sessions/{session_id}")
         )
+        return self._mark(info)
 
     async def delete(self, session_id: str) -> SessionInfo:
-        info = self._read(SessionInfo, await self._call("DELETE", f"/sessions/{session_id}"))
+        info: SessionInfo = self._read(
+            SessionInfo, await self._call("DELETE", f"/sessions/{session_id}")
+        )
         return self._mark(info)
 
     async def list(
-        self, *, live: bool = False, timeout: aiohttp.ClientTimeout = CALL_TIMEOUT
+        self,
+        *,
+        live: bool = False,
+        timeout: aiohttp.ClientTimeout = CALL_TIMEOUT,
+        path: str | None = None,
     ) -> list[SessionInfo]:
-        path = "/sessions?state=live" if live else "/sessions"
+        path = path or ("/sessions?state=live" if live else "/sessions")
         listed = self._read(SessionList, await self._call("GET", path, timeout=timeout))
         return [self._mark(info) for info in listed.sessions]
 
-    async def offer(self, session_id: str | None, offer: Offer) -> OfferAnswer:
-        path = f"/sessions/{session_id}/api/offer" if session_id else "/api/offer"
+    async def offer(
+        self, session_id: str | None, offer: Offer, path: str | None = None
+    ) -> OfferAnswer:
+        path = path or (f"/sessions/{session_id}/api/offer" if session_id else "/api/offer")
         answer: OfferAnswer = self._read(OfferAnswer, await self._call("POST", path, offer))
         return answer
 
@@ -119,5 +138,16 @@ class WorkerClient:
         assert self._http is not None
         return self._http
 
-    def _mark(self, info: SessionInfo) -> SessionInfo:
+    def _mark(self, info: Marked) -> Marked:
+        return info
+
+
+class WorkerClient(PeerClient):
+    """One worker process of ``--workers``; what it answers names its index."""
+
+    def __init__(self, index: int, url: str, api_key: str | None) -> None:
+        super().__init__(f"worker {index}", url, api_key)
+        self.index = index
+
+    def _mark(self, info: Marked) -> Marked:
         return info.model_copy(update={"worker": self.index})

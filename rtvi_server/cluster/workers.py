@@ -106,6 +106,16 @@ class WorkerBackend:
         await self._poll_one(worker, client)
         return worker.up
 
+    async def drain(self, grace_secs: float) -> bool:
+        """Stop admitting; wait (as the polls see it) for the workers' sessions to end."""
+        self._admitting = False
+        deadline = time.monotonic() + grace_secs
+        while any(w.active for w in self.workers if w.up):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(POLL_INTERVAL_SECS)
+        return True
+
     async def shutdown(self) -> None:
         """Stop admitting; SIGTERM drains every worker (each tells its clients)."""
         self._admitting = False

@@ -8,10 +8,10 @@ limits, error bodies and 429s therefore exist once (OpenAPI at ``/docs``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from rtvi_server.patches import self_check
@@ -37,7 +37,7 @@ from rtvi_server.sessions import (
     StartResponse,
 )
 from rtvi_server.sessions.api import Done
-from rtvi_server.settings import ServerSettings
+from rtvi_server.settings import ServerSettings, SettingsError
 
 DOCUMENTED = (
     StartPayload,
@@ -53,7 +53,40 @@ DOCUMENTED = (
 )
 
 
-def create_app(settings: ServerSettings, backend: SessionBackend | None = None) -> FastAPI:
+def create_backend(settings: ServerSettings, workers: int = 1) -> SessionBackend:
+    """Where the sessions of ``rtvi-server serve`` live: in this process, in
+    ``workers`` worker processes, or on the hosts of a cluster (``RTVI_CLUSTER_URL``)."""
+    if settings.cluster_url:
+        if workers > 1:
+            raise SettingsError(
+                "cluster mode runs one process per host: drop --workers and run more hosts"
+            )
+        from rtvi_server.cluster.hosts import ClusterBackend
+
+        return ClusterBackend(settings)
+    if workers > 1:
+        from rtvi_server.cluster import WorkerBackend
+
+        return WorkerBackend(settings, workers)
+    return LocalBackend(settings, ice_host=settings.ice_host)
+
+
+def serve_app(settings: ServerSettings, workers: int = 1) -> FastAPI:
+    """The app ``rtvi-server serve`` runs, with the routes its backend needs."""
+    backend = create_backend(settings, workers)
+    routers: list[APIRouter] = []
+    if settings.cluster_url:
+        from rtvi_server.server.routes.cluster import cluster_router
+
+        routers.append(cluster_router())
+    return create_app(settings, backend, routers)
+
+
+def create_app(
+    settings: ServerSettings,
+    backend: SessionBackend | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
     """The app serving ``backend`` (by default, sessions in this process)."""
     settings.check()
     sessions: SessionBackend = backend or LocalBackend(settings, ice_host=settings.ice_host)
@@ -78,7 +111,7 @@ def create_app(settings: ServerSettings, backend: SessionBackend | None = None) 
     )
 
     guarded = [Depends(require_bearer(settings.api_key))]
-    for router in (start_router(), signalling_router(), sessions_router()):
+    for router in (start_router(), signalling_router(), sessions_router(), *routers):
         app.include_router(router, dependencies=guarded)
     app.include_router(socket_router())
     app.include_router(ops_router())

@@ -62,6 +62,11 @@ class APIError(Exception):
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+def is_session_id(text: str) -> bool:
+    """Whether ``text`` has the shape of the session ids this project makes."""
+    return bool(_SESSION_ID.match(text))
+
+
 def not_found(session_id: str) -> APIError:
     """404 for a session id (quoted only when it has the shape of one of ours)."""
     shown = f" {session_id}" if _SESSION_ID.match(session_id) else ""
@@ -130,6 +135,20 @@ class StartPayload(BaseModel):
     )
 
 
+class IceServerInfo(_Model):
+    """A STUN or TURN server, as ``RTCIceServer`` spells it."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceConfig(_Model):
+    """What ``@pipecat-ai/small-webrtc-transport`` reads from the ``/start`` answer."""
+
+    iceServers: list[IceServerInfo]  # noqa: N815 (the client's spelling)
+
+
 class StartAnswer(_Model):
     """What a backend answers a start with; the route turns it into a :class:`StartResponse`."""
 
@@ -140,6 +159,8 @@ class StartAnswer(_Model):
     room_url: str | None = None
     token: str | None = None
     worker: int | None = None
+    host: str | None = None
+    ice_servers: list[IceServerInfo] | None = None
 
     def to_wire(self, ws_base: str) -> StartResponse:
         """The answer as clients read it (both id spellings; an absolute ``ws_url``)."""
@@ -154,6 +175,8 @@ class StartAnswer(_Model):
             room_url=self.room_url,
             token=self.token,
             worker=self.worker,
+            host=self.host,
+            iceConfig=IceConfig(iceServers=self.ice_servers) if self.ice_servers else None,
         )
 
 
@@ -171,6 +194,10 @@ class StartResponse(_Model):
     room_url: str | None = Field(None, description="daily: the room to join.")
     token: str | None = Field(None, description="daily: the client's meeting token.")
     worker: int | None = Field(None, description="With --workers: the worker that runs it.")
+    host: str | None = Field(None, description="In cluster mode: the host that runs it.")
+    iceConfig: IceConfig | None = Field(  # noqa: N815 (the client's spelling)
+        None, description="webrtc, with RTVI_ICE_SERVERS set: the STUN/TURN servers to use."
+    )
 
     def answer(self) -> StartAnswer:
         """The backend's answer again (a front reading a worker's response)."""
@@ -183,6 +210,8 @@ class StartResponse(_Model):
             room_url=self.room_url,
             token=self.token,
             worker=self.worker,
+            host=self.host,
+            ice_servers=self.iceConfig.iceServers if self.iceConfig else None,
         )
 
 
@@ -201,6 +230,7 @@ class SessionInfo(_Model):
     ended: float | None = None
     end_reason: str | None = None
     worker: int | None = None
+    host: str | None = None
 
     def model_post_init(self, _context: Any) -> None:
         self.sessionId = self.session_id
@@ -258,6 +288,16 @@ class Health(_Model):
     active_sessions: int
     max_sessions: int
     workers: int | None = None
+    host: str | None = Field(default=None, description="In cluster mode: this host's id.")
+    registry: Literal["connected", "unreachable"] | None = Field(
+        default=None, description="In cluster mode: whether this host reaches the cluster's Redis."
+    )
+
+    @property
+    def ready(self) -> bool:
+        """Whether this process should be sent new sessions (readiness probes)."""
+        full = self.active_sessions >= self.max_sessions
+        return self.status == "ok" and not full and self.registry != "unreachable"
 
 
 class Done(_Model):
@@ -282,6 +322,11 @@ class SessionBackend(Protocol):
     async def startup(self) -> None: ...
 
     async def shutdown(self) -> None: ...
+
+    async def drain(self, grace_secs: float) -> bool:
+        """Take no new sessions; wait up to ``grace_secs`` for live ones to end.
+        True if they all did (:meth:`shutdown` then ends the rest)."""
+        ...
 
     async def start(self, payload: StartPayload) -> StartAnswer: ...
 

@@ -27,6 +27,7 @@ class EndReason(StrEnum):
     ERROR = "error"
     SHUTDOWN = "shutdown"
     WORKER_LOST = "worker_lost"
+    HOST_LOST = "host_lost"
 
 
 END_MESSAGES = {
@@ -40,6 +41,7 @@ END_MESSAGES = {
     EndReason.ERROR: "The bot stopped because of an error.",
     EndReason.SHUTDOWN: "The server is shutting down.",
     EndReason.WORKER_LOST: "The process that ran the session stopped.",
+    EndReason.HOST_LOST: "The host that ran the session stopped answering.",
 }
 
 

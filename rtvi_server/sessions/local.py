@@ -8,6 +8,7 @@ here through the :class:`~rtvi_server.sessions.api.SessionBackend` methods.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
@@ -66,9 +67,13 @@ class LocalBackend:
         )
         self.reclaimer = MemoryReclaimer()
         self.metrics = ServerMetrics(
-            lambda: self.manager.active, reclaims=lambda: self.reclaimer.runs
+            lambda: self.manager.active,
+            capacity=settings.max_sessions,
+            reclaims=lambda: self.reclaimer.runs,
         )
-        self._kinds = transport_kinds(host_addresses_for(ice_host or settings.host))
+        self._kinds = transport_kinds(
+            host_addresses_for(ice_host or settings.host), settings.ice_servers
+        )
         self._limits = StartLimits(
             bots_dir=settings.bots_dir,
             default_profile=settings.default_profile,
@@ -76,6 +81,8 @@ class LocalBackend:
             max_duration_cap=settings.max_duration_cap,
         )
         self._by_pc_id: dict[str, str] = {}
+        #: Called with each session's record when it ends (after its slot came back).
+        self.ended_listeners: list[Callable[[SessionRecord], None]] = []
 
     # -- lifetime -----------------------------------------------------------
 
@@ -83,8 +90,30 @@ class LocalBackend:
         self.reclaimer.freeze_startup_heap()
         self.metrics.loop_lag.start()
 
+    async def drain(self, grace_secs: float) -> bool:
+        """Refuse new sessions, then let live ones finish for up to ``grace_secs``.
+
+        True if every session ended within the grace period; :meth:`shutdown`
+        ends the rest.
+        """
+        self.manager.stop_admitting()
+        live = self.manager.live_count
+        logger.info(f"draining: {live} live sessions get up to {grace_secs:g} s to finish")
+        return await self.manager.wait_idle(grace_secs)
+
+    def live_infos(self) -> list[SessionInfo]:
+        """The sessions running here now (starting, running or ending)."""
+        return [s.record.info() for s in self.manager.live()]
+
+    def holds(self, session_id: str) -> bool:
+        """Whether this process runs or ran the session (its record is still kept)."""
+        return self.manager.record(session_id) is not None
+
+    def holds_peer(self, pc_id: str) -> bool:
+        return pc_id in self._by_pc_id
+
     async def shutdown(self) -> None:
-        logger.info("draining sessions")
+        logger.info("ending live sessions")
         await self.manager.shutdown()
         self.reclaimer.close()
         self.metrics.loop_lag.stop()
@@ -95,24 +124,35 @@ class LocalBackend:
         for pc_id in [p for p, sid in self._by_pc_id.items() if sid == session.id]:
             del self._by_pc_id[pc_id]
         self.reclaimer.session_ended()
+        for listener in self.ended_listeners:
+            listener(record)
 
     # -- starting -----------------------------------------------------------
 
-    async def start(self, payload: StartPayload) -> StartAnswer:
-        """Check, admit, open the link, build the bot; a failure starts nothing."""
+    def check(self, payload: StartPayload) -> StartRequest:
+        """The start request a payload makes, or the 4xx that names what is wrong."""
         try:
             request = start_request(payload, self._limits)
             self._kinds[request.transport].check(request)
         except StartError:
             self.metrics.rejections["invalid"] += 1
             raise
+        return request
+
+    async def start(self, payload: StartPayload, *, session_id: str | None = None) -> StartAnswer:
+        """Check, admit, open the link, build the bot; a failure starts nothing.
+
+        ``session_id`` is given when a cluster placed the session here (the id
+        it was admitted under); otherwise a new one is made.
+        """
+        request = self.check(payload)
         try:
             self.manager.reserve()  # no await between the check and taking the slot
         except CapacityError:
             self.metrics.rejections["capacity"] += 1
             raise
         try:
-            session = await self._open(request)
+            session = await self._open(request, session_id or uuid.uuid4().hex)
         except BaseException as exc:
             self.manager.release()
             self.metrics.rejections["invalid" if isinstance(exc, APIError) else "error"] += 1
@@ -127,8 +167,7 @@ class LocalBackend:
         self.metrics.starts += 1
         return link.start_answer(session.id)
 
-    async def _open(self, request: StartRequest) -> Session:
-        session_id = uuid.uuid4().hex
+    async def _open(self, request: StartRequest, session_id: str) -> Session:
         link = await self._kinds[request.transport].open(request, session_id)
         try:
             bot = await build_bot(
@@ -193,11 +232,19 @@ class LocalBackend:
         """Answer an offer; with no session (``POST /api/offer``), a first offer
         starts one from its ``requestData``."""
         if session_id is None:
-            if offer.pc_id:
-                session_id = self._by_pc(offer.pc_id)
-            else:
-                payload = start_payload(offer.requestData or {})
-                session_id = (await self.start(payload)).session_id
+            if not offer.pc_id:
+                return await self.start_with_offer(offer)
+            session_id = self._by_pc(offer.pc_id)
+        return await self._answer(session_id, offer)
+
+    async def start_with_offer(self, offer: Offer, *, session_id: str | None = None) -> OfferAnswer:
+        """``POST /api/offer`` with no session yet: start one from the offer's
+        ``requestData``, then answer the offer."""
+        payload = start_payload(offer.requestData or {})
+        started = await self.start(payload, session_id=session_id)
+        return await self._answer(started.session_id, offer)
+
+    async def _answer(self, session_id: str, offer: Offer) -> OfferAnswer:
         session = self._live(session_id)
         link = session.link
         first = not link.connected

@@ -90,6 +90,8 @@ class SessionManager:
         self._slots_taken = 0
         self._admitting = True
         self._on_ended = on_ended
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def active(self) -> int:
@@ -121,12 +123,15 @@ class SessionManager:
 
     def add(self, session: Session) -> None:
         self._live[session.id] = session
+        self._idle.clear()
 
     def session_ended(self, session: Session) -> None:
         """A session's end: its slot comes back and only its record stays."""
         self.release()
         self._live.pop(session.id, None)
         self._ended.add(session.record)
+        if not self._live:
+            self._idle.set()
         if self._on_ended is not None:
             self._on_ended(session)
 
@@ -143,6 +148,18 @@ class SessionManager:
 
     def live(self) -> list[Session]:
         return list(self._live.values())
+
+    def stop_admitting(self) -> None:
+        """New starts are refused from now on (503); live sessions go on."""
+        self._admitting = False
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every live session to end; True if they did."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def shutdown(self) -> None:
         """Stop admitting, then end every live session with ``shutdown``."""

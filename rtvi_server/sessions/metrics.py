@@ -96,9 +96,14 @@ class LoopLagMonitor:
 
 class ServerMetrics:
     def __init__(
-        self, active: Callable[[], int], *, reclaims: Callable[[], int] | None = None
+        self,
+        active: Callable[[], int],
+        *,
+        capacity: int = 0,
+        reclaims: Callable[[], int] | None = None,
     ) -> None:
         self._active = active
+        self._capacity = capacity
         self._reclaims = reclaims
         self.loop_lag = LoopLagMonitor()
         self.starts = 0
@@ -118,6 +123,9 @@ class ServerMetrics:
         out = [
             *_family("rtvi_active_sessions", "gauge", "Sessions starting, running or ending.", [
                 f"rtvi_active_sessions {self._active()}"
+            ]),
+            *_family("rtvi_max_sessions", "gauge", "Sessions this process takes at once.", [
+                f"rtvi_max_sessions {self._capacity}"
             ]),
             *_family("rtvi_session_starts_total", "counter", "Sessions admitted.", [
                 f"rtvi_session_starts_total {self.starts}"

@@ -90,6 +90,8 @@ class WebRTCTestClient(ReceivesMessages):
         self._log = MessageLog()
         self.messages: list[Message] = self._log.messages
         self.signalling: list[Message] = []
+        #: The server's last SDP answer (its candidates say what it gathered).
+        self.answer: Message | None = None
         self.session_id: str | None = None
         self.microphone = WavMicrophone()
         self.bot_audio_peak = 0
@@ -165,6 +167,7 @@ class WebRTCTestClient(ReceivesMessages):
         )
         if status != 200:
             raise RuntimeError(f"offer failed ({status}): {answer}")
+        self.answer = answer
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         await asyncio.wait_for(opened.wait(), timeout)
         self._ping_task = asyncio.create_task(self._ping())

@@ -1,7 +1,8 @@
-"""One suite of route tests, run against a single process and against the --workers front.
+"""One suite of route tests, run against a single process, the --workers front, and
+one host of a two-host cluster (cap 1 each, so sessions also land on the other host).
 
-Both serve the same routers over different backends, so auth, refusal bodies,
-429s and the session routes must behave the same through either.
+All serve the same routers over different backends, so auth, refusal bodies,
+429s and the session routes must behave the same through each.
 """
 
 import asyncio
@@ -11,30 +12,65 @@ import re
 import aiohttp
 import pytest
 
+from ..support.redisproc import RedisProcess
 from ..support.serverproc import ROOT, ServerProcess
 from ..support.wait import eventually
 
 BOTS = ROOT / "tests" / "server" / "bots"
 TOKEN = "route-suite-token-5e2a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-OPEN = {"/health", "/metrics"}
+OPEN = {"/health", "/ready", "/metrics"}
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["single", "workers"])
-def api(request):
-    extra = ["--workers", "2"] if request.param == "workers" else []
-    proc = ServerProcess(
-        bots_dir=BOTS,
-        default_profile="echo",
-        env={"RTVI_SERVER_API_KEY": TOKEN},
-        max_sessions=2,
-        extra_args=extra,
-    ).wait_ready(120)
-    proc.kind = request.param
-    yield proc
-    proc.terminate()
-    assert TOKEN not in proc.log()
+def cluster_hosts(redis_url):
+    env = {"RTVI_SERVER_API_KEY": TOKEN, "RTVI_CLUSTER_URL": redis_url}
+    return [
+        ServerProcess(
+            bots_dir=BOTS,
+            default_profile="echo",
+            env={**env, "RTVI_HOST_ID": name},
+            max_sessions=1,
+            host=host,
+        )
+        for name, host in (("a", "127.0.0.2"), ("b", "127.0.0.3"))
+    ]
+
+
+class Front:
+    """The process the suite talks to; its log is every process's (a cluster may place
+    a session, and log its failure, on the other host)."""
+
+    def __init__(self, procs):
+        self.url = procs[0].url
+        self._procs = procs
+
+    def log(self):
+        return "".join(p.log() for p in self._procs)
+
+
+@pytest.fixture(scope="module", params=["single", "workers", "cluster"])
+def api(request, tmp_path_factory):
+    redis = None
+    if request.param == "cluster":
+        redis = RedisProcess(tmp_path_factory.mktemp("redis")).start()
+        procs = cluster_hosts(redis.url)
+    else:
+        extra = ["--workers", "2"] if request.param == "workers" else []
+        env = {"RTVI_SERVER_API_KEY": TOKEN}
+        procs = [
+            ServerProcess(
+                bots_dir=BOTS, default_profile="echo", env=env, max_sessions=2, extra_args=extra
+            )
+        ]
+    for proc in procs:
+        proc.wait_ready(120)
+    yield Front(procs)
+    for proc in procs:
+        proc.terminate()
+        assert TOKEN not in proc.log()
+    if redis is not None:
+        redis.stop()
 
 
 async def call(url, method, path, body=None, *, raw=None, headers=None):
@@ -77,11 +113,12 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
         for path, item in document["paths"].items()
         for method in item
     ]
-    assert len(routes) == 11  # start, connect, 4 signalling, 3 sessions, health, metrics
+    # start, connect, 4 signalling, 3 sessions, health, ready, metrics
+    assert len(routes) == 12
     for method, path in routes:
         status, reply, headers = await call(api.url, method, path, {})
-        if path in OPEN:
-            assert status == 200, (method, path)
+        if path in OPEN:  # /ready says 503 once the calls above filled the server
+            assert status in ((200, 503) if path == "/ready" else (200,)), (method, path)
             continue
         assert status == 401, (method, path, status)
         assert reply["info"] == "missing or wrong bearer token"

@@ -11,9 +11,9 @@ from bench.server import ROOT, ServerUnderTest
 __all__ = ["ROOT", "ServerProcess", "free_port"]
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -28,7 +28,7 @@ class ServerProcess(ServerUnderTest):
         host: str = "127.0.0.1",
         extra_args: list[str] | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = free_port(host)
         self.host = host
         args = ["--host", host]
         if max_sessions is not None:
@@ -41,6 +41,7 @@ class ServerProcess(ServerUnderTest):
             bots_dir=bots_dir,
             profile=default_profile,
             args=args + (extra_args or []),
+            host=host,
         )
 
     def terminate(self) -> int:

@@ -14,11 +14,18 @@ from rtvi_server.sessions.transports.webrtc import (
     host_addresses_for,
 )
 from rtvi_server.sessions.transports.websocket import WebSocketKind, WebSocketLink
+from rtvi_server.settings import IceServerSetting
 
 
-def transport_kinds(host_addresses: Sequence[str] | None) -> Mapping[str, TransportKind]:
+def transport_kinds(
+    host_addresses: Sequence[str] | None, ice_servers: Sequence[IceServerSetting] = ()
+) -> Mapping[str, TransportKind]:
     """Every transport kind, by the name a start payload uses."""
-    kinds: list[TransportKind] = [WebRTCKind(host_addresses), WebSocketKind(), DailyKind()]
+    kinds: list[TransportKind] = [
+        WebRTCKind(host_addresses, ice_servers),
+        WebSocketKind(),
+        DailyKind(),
+    ]
     return {kind.name: kind for kind in kinds}
 
 

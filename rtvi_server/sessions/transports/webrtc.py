@@ -19,7 +19,7 @@ from aiortc.sdp import candidate_from_sdp
 from loguru import logger
 from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.transports.base_transport import TransportParams
-from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
+from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from rtvi_server.patches import aioice as aioice_patches
@@ -28,6 +28,7 @@ from rtvi_server.protocol import JSONObject, ProtocolError, decode, outbound
 from rtvi_server.sessions.api import (
     APIError,
     CandidatePatch,
+    IceServerInfo,
     Offer,
     OfferAnswer,
     StartAnswer,
@@ -37,6 +38,7 @@ from rtvi_server.sessions.inline_audio import InlineAudioInput, inline_audio_sup
 from rtvi_server.sessions.quiet_track import QuietAudioTrack
 from rtvi_server.sessions.start_request import StartRequest
 from rtvi_server.sessions.transports.base import Link
+from rtvi_server.settings import IceServerSetting
 
 
 def host_addresses_for(bind_host: str) -> list[str] | None:
@@ -102,9 +104,16 @@ class WebRTCLink(Link):
         params: TransportParams | None = None,
         *,
         host_addresses: Sequence[str] | None = None,
+        ice_servers: Sequence[IceServerSetting] = (),
         inline_audio: bool = True,
     ) -> None:
-        self.connection = SmallWebRTCConnection(ice_servers=[])
+        self._ice_servers = list(ice_servers)
+        self.connection = SmallWebRTCConnection(
+            ice_servers=[
+                IceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+                for s in self._ice_servers
+            ]
+        )
         self._transport = SmallWebRTCTransport(
             self.connection,
             params or TransportParams(audio_in_enabled=True, audio_out_enabled=True),
@@ -161,6 +170,11 @@ class WebRTCLink(Link):
             session_id=session_id,
             transport="webrtc",
             offer_path=f"/sessions/{session_id}/api/offer",
+            ice_servers=[
+                IceServerInfo(urls=list(s.urls), username=s.username, credential=s.credential)
+                for s in self._ice_servers
+            ]
+            or None,
         )
 
     def _remote_sdp(self, sdp: str) -> str:
@@ -262,11 +276,14 @@ class WebRTCKind:
 
     name: TransportName = "webrtc"
 
-    def __init__(self, host_addresses: Sequence[str] | None) -> None:
+    def __init__(
+        self, host_addresses: Sequence[str] | None, ice_servers: Sequence[IceServerSetting] = ()
+    ) -> None:
         self._addresses = host_addresses
+        self._ice_servers = ice_servers
 
     def check(self, request: StartRequest) -> None:
         return None
 
     async def open(self, request: StartRequest, session_id: str) -> WebRTCLink:
-        return WebRTCLink(host_addresses=self._addresses)
+        return WebRTCLink(host_addresses=self._addresses, ice_servers=self._ice_servers)

@@ -1,0 +1,77 @@
+"""Settings from the environment: each bad value refused with the variable's name."""
+
+import pytest
+
+from rtvi_server.settings import IceServerSetting, ServerSettings, SettingsError
+
+
+def settings(**env):
+    return ServerSettings.from_env(env)
+
+
+def test_ice_servers_read_as_json_or_as_stun_urls():
+    turn = '[{"urls": ["turn:10.0.0.9:3478"], "username": "u", "credential": "p"}]'
+    assert settings(RTVI_ICE_SERVERS=turn).ice_servers == (
+        IceServerSetting(("turn:10.0.0.9:3478",), "u", "p"),
+    )
+    assert settings(RTVI_ICE_SERVERS="stun:a:3478, stun:b:3478").ice_servers == (
+        IceServerSetting(("stun:a:3478",)),
+        IceServerSetting(("stun:b:3478",)),
+    )
+    assert settings().ice_servers == ()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[{",
+        '{"urls": "turn:x"}',
+        '[{"urls": "http://x"}]',
+        '[{"urls": []}]',
+        '[{"urls": "turn:x", "password": "p"}]',
+        '[{"urls": "turn:x", "username": 3}]',
+        "turn:x, https://y",
+    ],
+)
+def test_bad_ice_servers_are_refused_naming_the_variable(raw):
+    with pytest.raises(SettingsError, match="RTVI_ICE_SERVERS"):
+        settings(RTVI_ICE_SERVERS=raw)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RTVI_CLUSTER_URL": "http://redis:6379"}, "RTVI_CLUSTER_URL"),
+        ({"RTVI_PUBLIC_URL": "redis://x"}, "RTVI_PUBLIC_URL"),
+        ({"RTVI_HOST_ID": "a b"}, "RTVI_HOST_ID"),
+        ({"RTVI_HOST_ID": "x" * 65}, "RTVI_HOST_ID"),
+        ({"RTVI_DRAIN_GRACE": "-1"}, "RTVI_DRAIN_GRACE"),
+        ({"RTVI_DRAIN_GRACE": "soon"}, "RTVI_DRAIN_GRACE"),
+    ],
+)
+def test_bad_cluster_settings_are_refused_naming_the_variable(env, named):
+    with pytest.raises(SettingsError, match=named):
+        settings(**env).check()
+
+
+def test_cluster_settings_are_read():
+    s = settings(
+        RTVI_CLUSTER_URL="redis://10.0.0.5:6379/2",
+        RTVI_PUBLIC_URL="http://10.0.0.11:7860",
+        RTVI_HOST_ID="pod-7",
+        RTVI_DRAIN_GRACE="300",
+    )
+    s.check()
+    assert (s.cluster_url, s.public_url, s.host_id, s.drain_grace_secs) == (
+        "redis://10.0.0.5:6379/2",
+        "http://10.0.0.11:7860",
+        "pod-7",
+        300.0,
+    )
+
+
+def test_cluster_mode_and_workers_do_not_mix():
+    from rtvi_server.server import create_backend
+
+    with pytest.raises(SettingsError, match="--workers"):
+        create_backend(settings(RTVI_CLUSTER_URL="redis://127.0.0.1:6379/0"), workers=2)
