@@ -62,3 +62,24 @@ def test_env_example_lists_every_variable_the_server_reads():
     read |= {p.base_url_env for p in PROVIDERS if p.base_url_env}
     missing = sorted(v for v in read if v not in example)
     assert not missing, missing
+
+
+def test_compose_runs_two_cluster_hosts_on_one_redis_with_media_reachable():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    assert "redis" in compose
+    hosts = {n: s for n, s in compose.items() if "RTVI_CLUSTER_URL" in s.get("environment", {})}
+    assert len(hosts) == 2
+    ids, ports = set(), set()
+    for service in hosts.values():
+        env = service["environment"]
+        assert env["RTVI_CLUSTER_URL"].startswith("redis://127.0.0.1:6379/")
+        port = service["command"][service["command"].index("--port") + 1]
+        assert env["RTVI_PUBLIC_URL"].endswith(f":{port}")
+        assert service["network_mode"] == "host"  # WebRTC's UDP needs no published range
+        grace = float(env["RTVI_DRAIN_GRACE"])
+        assert float(service["stop_grace_period"].removesuffix("s")) >= grace + 10
+        ids.add(env["RTVI_HOST_ID"])
+        ports.add(port)
+    assert len(ids) == len(ports) == 2
