@@ -1,13 +1,13 @@
 // Drives rtvi-server's web page in headless Chromium: the official modern client
 // (client-js 1.13 + small-webrtc 1.10) with a WAV file as the microphone.
-// Usage: node page-flow.mjs <base-url> <mic.wav> <out-dir> "<first words>".
+// Usage: node page-flow.mjs <base-url> <mic.wav> <out-dir> "<first words>" [webrtc|websocket].
 // Writes report.json and page.png. Chromium loops the WAV from when capture starts, so
 // the first turn may be cut; the flow waits for a turn that begins with <first words>.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium } from "./chromium.mjs";
 
-const [baseUrl, micWav, outDir, firstWords] = process.argv.slice(2);
+const [baseUrl, micWav, outDir, firstWords, transport = "webrtc"] = process.argv.slice(2);
 const report = { outside: [], requests: [], console: [] };
 const isLoopback = (url) => {
   const { protocol, hostname } = new URL(url);
@@ -29,7 +29,7 @@ try {
   });
   page = await context.newPage();
   page.on("console", (m) => report.console.push(`${m.type()}: ${m.text()}`.slice(0, 300)));
-  await page.goto(baseUrl + "/");
+  await page.goto(baseUrl + (transport === "websocket" ? "/?transport=websocket" : "/"));
   await page.click("#connect");
   await page.waitForFunction(() => window.rtviPage.events.some((e) => e.kind === "bot-ready"), null, { timeout: 60000 });
   await page.waitForSelector("#config [data-option]", { timeout: 20000 });
@@ -43,7 +43,10 @@ try {
     { timeout: 90000 },
   );
   await page.waitForFunction(() => window.rtviPage.botTranscripts.length > 0, null, { timeout: 60000 });
-  await page.waitForFunction(() => window.rtviPage.botAudioPeak > 0.02, null, { timeout: 60000 });
+  if (transport === "webrtc") {
+    await page.waitForFunction(() => window.rtviPage.botAudioPeak > 0.02, null, { timeout: 60000 });
+  }
+  await page.waitForFunction(() => window.rtviPage.latencies.length > 0, null, { timeout: 60000 });
   // Change an option through the form.
   await page.fill('[name="llm.temperature"]', "0.15");
   await page.click("#apply");

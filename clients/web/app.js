@@ -1,15 +1,23 @@
 // rtvi-server's browser page: talk to a bot, watch what happens, tune its config.
-// Uses the official modern client (@pipecat-ai/client-js) and SmallWebRTC transport,
-// with the WAV media manager so nothing is fetched from outside the server.
+// Uses the official modern client (@pipecat-ai/client-js) with the SmallWebRTC transport
+// (default) or, with ?transport=websocket, the WebSocket transport; both with their WAV
+// media managers, so nothing is fetched from outside the server.
 import { PipecatClient } from "@pipecat-ai/client-js";
 import { SmallWebRTCTransport, WavMediaManager } from "@pipecat-ai/small-webrtc-transport";
+import {
+  WavMediaManager as SocketWavMediaManager,
+  WebSocketTransport,
+} from "@pipecat-ai/websocket-transport";
 
 const $ = (id) => document.getElementById(id);
 const page = {
   status: "idle",
   events: [],
+  transport: new URLSearchParams(location.search).get("transport") === "websocket" ? "websocket" : "webrtc",
   userTranscripts: [],
-  botTranscripts: [],
+  botTranscripts: [], // what the bot said: bot-output (legacy bot-transcription as fallback)
+  botOutputs: 0,
+  latencies: [], // per turn: user stopped speaking -> the bot's audio, as this page saw it
   errors: [],
   botAudioPeak: 0,
   description: null,
@@ -58,6 +66,35 @@ function addTranscript(list, who, text, final) {
   if (final) list.push(text);
 }
 
+// The bot's words: one line per bot turn, from bot-output (spoken text as the bot speaks
+// it); the legacy bot-transcription only for bots that send no bot-output.
+let botLine = null;
+function botSaid(text, fromOutput) {
+  if (fromOutput) page.botOutputs += 1;
+  else if (page.botOutputs > 0) return;
+  if (!botLine) {
+    botLine = document.createElement("p");
+    botLine.className = "bot";
+    const tag = document.createElement("b");
+    tag.textContent = "Bot: ";
+    botLine.append(tag, document.createTextNode(""));
+    $("transcript").append(botLine);
+    page.botTranscripts.push("");
+  }
+  const words = (botLine.lastChild.textContent + " " + text).trim();
+  botLine.lastChild.textContent = words;
+  page.botTranscripts[page.botTranscripts.length - 1] = words;
+}
+
+let userStoppedAt = null;
+function botAudioHeard() {
+  if (userStoppedAt === null) return;
+  const ms = Math.round(performance.now() - userStoppedAt);
+  userStoppedAt = null;
+  page.latencies.push(ms);
+  $("latency").textContent = `last turn: ${ms} ms from your stop to the bot's voice`;
+}
+
 function watchBotAudio(track) {
   const audio = new Audio();
   audio.srcObject = new MediaStream([track]);
@@ -71,6 +108,7 @@ function watchBotAudio(track) {
     let peak = 0;
     for (const s of samples) peak = Math.max(peak, Math.abs(s));
     page.botAudioPeak = Math.max(page.botAudioPeak, peak);
+    if (peak > 0.02) botAudioHeard();
     $("level").value = peak;
   }, 50);
 }
@@ -84,7 +122,10 @@ async function connect() {
   $("errors").replaceChildren();
   $("errors").hidden = true;
   const token = new URLSearchParams(location.search).get("token");
-  const transport = new SmallWebRTCTransport({ mediaManager: new WavMediaManager(), iceServers: [] });
+  const transport =
+    page.transport === "websocket"
+      ? new WebSocketTransport({ mediaManager: new SocketWavMediaManager(undefined, 16000) })
+      : new SmallWebRTCTransport({ mediaManager: new WavMediaManager(), iceServers: [] });
   client = new PipecatClient({
     transport,
     enableMic: true,
@@ -93,11 +134,26 @@ async function connect() {
       onTransportStateChanged: (state) => setStatus(state),
       onBotReady: (data) => log("bot-ready", data),
       onUserStartedSpeaking: () => log("user-started-speaking"),
-      onUserStoppedSpeaking: () => log("user-stopped-speaking"),
-      onBotStartedSpeaking: () => log("bot-started-speaking"),
+      onUserStoppedSpeaking: () => {
+        log("user-stopped-speaking");
+        userStoppedAt = performance.now();
+      },
+      onBotStartedSpeaking: () => {
+        log("bot-started-speaking");
+        botLine = null;
+        // The WebSocket transport plays audio itself, with no track to listen to.
+        if (page.transport === "websocket") botAudioHeard();
+      },
       onBotStoppedSpeaking: () => log("bot-stopped-speaking"),
       onUserTranscript: (data) => addTranscript(page.userTranscripts, "user", data.text, data.final),
-      onBotTranscript: (data) => addTranscript(page.botTranscripts, "bot", data.text, true),
+      onBotOutput: (data) => {
+        log("bot-output", data);
+        // RTVI 2.x: one "new" message per segment (then progress of the same segment);
+        // 1.x: the segment again with spoken: true once the TTS has said it.
+        const said = data?.spoken_status !== undefined ? data.spoken_status === "new" : data?.spoken === true;
+        if (said && data?.text) botSaid(data.text, true);
+      },
+      onBotTranscript: (data) => botSaid(data.text, false),
       onBotLlmText: (data) => log("bot-llm-text", data.text),
       onMetrics: (data) => log("metrics", data),
       onServerMessage: (data) => {
@@ -119,7 +175,7 @@ async function connect() {
   try {
     await client.startBotAndConnect({
       endpoint: "/start",
-      requestData: {},
+      requestData: page.transport === "websocket" ? { transport: "websocket" } : {},
       headers: token ? new Headers({ Authorization: `Bearer ${token}` }) : undefined,
     });
     await loadConfig();

@@ -18,7 +18,7 @@ from rtvi_server.cluster.proto import (
     StartPayload,
     StartResponse,
 )
-from rtvi_server.sessions.api import APIError, StartAnswer
+from rtvi_server.sessions.api import FULL_ANSWER_HEADER, APIError, StartAnswer
 
 Marked = TypeVar("Marked", SessionInfo, StartAnswer)
 
@@ -44,6 +44,7 @@ class PeerClient:
         self.name = name
         self.url = url
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.headers[FULL_ANSWER_HEADER] = "1"
         self.headers.update(extra_headers or {})
         self._http: aiohttp.ClientSession | None = None
 

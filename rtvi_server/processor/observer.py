@@ -72,7 +72,7 @@ class _ModernDelegate(PipecatRTVIObserver):
         self._sink = rtvi
 
     async def send_rtvi_message(self, model: BaseModel, exclude_none: bool = True) -> None:
-        await self._sink.send_message(model.model_dump(exclude_none=exclude_none))
+        await self._sink.send_event(model.model_dump(exclude_none=exclude_none))
 
 
 class RTVIEventObserver(BaseObserver):
@@ -112,7 +112,7 @@ class RTVIEventObserver(BaseObserver):
         await super().cleanup()  # type: ignore[no-untyped-call]
 
     async def _send(self, type_: str, data: JSONValue = None) -> None:
-        await self._rtvi.send_message(outbound.message(type_, data))
+        await self._rtvi.send_event(outbound.message(type_, data))
 
     async def _report(self, frame: Frame) -> None:
         event = _SPEAKING_EVENTS.get(type(frame))
@@ -149,7 +149,7 @@ class RTVIEventObserver(BaseObserver):
             for call in frame.function_calls:
                 await self._send("llm-function-call-start", {"function_name": call.function_name})
         elif isinstance(frame, RTVIServerMessageFrame):
-            await self._rtvi.send_message(outbound.server_message(frame.data))
+            await self._rtvi.send_event(outbound.server_message(frame.data), keep_early=True)
         elif isinstance(frame, RTVIServerResponseFrame):
             await self._report_server_response(frame)
 

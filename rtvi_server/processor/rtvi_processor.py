@@ -91,6 +91,9 @@ from rtvi_server.protocol.outbound import OutboundMessage
 
 FunctionResultCallback = Callable[[Any], Awaitable[None]]
 
+#: Events held between ``client-ready`` and ``bot-ready`` at most (then dropped).
+MAX_HELD = 256
+
 
 def rate_limit_from_env() -> RateLimit:
     """The server's request limit per session (``RTVI_REQUEST_RATE``,
@@ -150,6 +153,8 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
         self._initial_config_applied = False
         self._applying_initial_config = False
         self._after_bot_ready: list[Callable[[], Awaitable[None]]] = []
+        self._bot_ready_sent = False
+        self._held_events: list[OutboundMessage] = []
         self._pending_function_calls: dict[str, FunctionResultCallback] = {}
         self._llm_skip_tts = False
         self._queue: asyncio.Queue[Request | ProtocolError] | None = None
@@ -220,6 +225,25 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
     async def send_message(self, message: OutboundMessage) -> None:
         """Send one RTVI message to the client, ahead of queued media."""
         await self.push_frame(OutputTransportMessageUrgentFrame(message=message))
+
+    async def send_event(self, message: OutboundMessage, *, keep_early: bool = False) -> None:
+        """Send an event (not a reply): only replies go out before ``bot-ready``.
+
+        Events from before the client's ``client-ready`` are dropped (nobody is
+        listening, and the generation they must be written in is not known yet),
+        unless ``keep_early``; events from then until ``bot-ready`` is sent are
+        held and follow it, in order.
+        """
+        if self._bot_ready_sent:
+            await self.send_message(message)
+        elif (self._client is not None or keep_early) and len(self._held_events) < MAX_HELD:
+            self._held_events.append(message)
+
+    async def _release_held_events(self) -> None:
+        self._bot_ready_sent = True
+        held, self._held_events = self._held_events, []
+        for message in held:
+            await self.send_message(message)
 
     async def send_error(self, error: str, *, fatal: bool = False) -> None:
         await self.send_message(outbound.error(error, fatal=fatal))
@@ -404,13 +428,26 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
         if client.generation is Generation.CONFIG:
             ready = outbound.bot_ready_config(request.id, client.bot_ready_version, self._config)
         else:
-            ready = outbound.bot_ready_modern(request.id, client.bot_ready_version, self._about)
+            ready = outbound.bot_ready_modern(
+                request.id, client.bot_ready_version, self._about, self._capabilities()
+            )
         await self.send_message(ready)
         if first:
+            await self._release_held_events()
             await pipecat_patches.emit_event(self, "on_bot_ready")
             callbacks, self._after_bot_ready = self._after_bot_ready, []
             for callback in callbacks:
                 await self._run_guarded("after bot-ready callback", callback)
+
+    def _capabilities(self) -> dict[str, JSONValue] | None:
+        """What the pipeline's transports send and receive, and whether metrics are on,
+        as pipecat's worker derives them (None outside a worker)."""
+        worker = getattr(self, "pipeline_worker", None)
+        capabilities = getattr(worker, "capabilities", None)
+        if capabilities is None:
+            return None
+        dumped: dict[str, JSONValue] = capabilities.model_dump(exclude_none=True)
+        return dumped
 
     async def _on_function_call_result(self, request: LLMFunctionCallResult) -> None:
         callback = self._pending_function_calls.pop(request.tool_call_id, None)

@@ -31,8 +31,18 @@ def bot_ready_config(id: str, version: str, config: Config) -> OutboundMessage:
     return message("bot-ready", {"version": version, "config": config.to_wire()}, id=id)
 
 
-def bot_ready_modern(id: str, version: str, about: Mapping[str, JSONValue]) -> OutboundMessage:
-    return message("bot-ready", {"version": version, "about": dict(about)}, id=id)
+def bot_ready_modern(
+    id: str,
+    version: str,
+    about: Mapping[str, JSONValue],
+    capabilities: Mapping[str, JSONValue] | None = None,
+) -> OutboundMessage:
+    """``bot-ready`` for modern clients; ``capabilities`` (what media and metrics the
+    bot has, as pipecat 1.14 reports them) when known."""
+    data: dict[str, JSONValue] = {"version": version, "about": dict(about)}
+    if capabilities is not None:
+        data["capabilities"] = dict(capabilities)
+    return message("bot-ready", data, id=id)
 
 
 def config_available(id: str, services: Sequence[JSONValue]) -> OutboundMessage:

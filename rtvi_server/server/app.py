@@ -36,12 +36,13 @@ from rtvi_server.sessions import (
     StartPayload,
     StartResponse,
 )
-from rtvi_server.sessions.api import Done
+from rtvi_server.sessions.api import Done, SocketStartResponse
 from rtvi_server.settings import ServerSettings, SettingsError
 
 DOCUMENTED = (
     StartPayload,
     StartResponse,
+    SocketStartResponse,
     SessionInfo,
     SessionList,
     Offer,

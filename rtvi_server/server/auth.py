@@ -8,6 +8,7 @@ on a WebSocket).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 
@@ -36,6 +37,25 @@ def bearer_ok(api_key: str | None, headers: Mapping[str, str], token: str = "") 
     if given.startswith("Bearer ") and _matches(given.removeprefix("Bearer "), api_key):
         return True
     return bool(token) and _matches(token, api_key)
+
+
+def socket_token(api_key: str, session_id: str) -> str:
+    """A token that opens one session's socket and nothing else.
+
+    Derived from the server's key, so every process holding the key (workers,
+    cluster hosts) checks it without sharing any state, and the key itself
+    never reaches a client.
+    """
+    digest = hmac.new(api_key.encode(), f"socket:{session_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def socket_ok(api_key: str | None, session_id: str, headers: Mapping[str, str], token: str) -> bool:
+    """Whether a WebSocket may open ``session_id``'s socket: the server's bearer key
+    (header or ``?token=``), or the session's own :func:`socket_token`."""
+    if bearer_ok(api_key, headers, token):
+        return True
+    return bool(api_key and token) and _matches(token, socket_token(str(api_key), session_id))
 
 
 def require_bearer(api_key: str | None) -> Callable[[Request], None]:

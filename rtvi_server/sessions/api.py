@@ -60,6 +60,11 @@ class APIError(Exception):
 
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+#: Sent by this project's own processes (a --workers front, another cluster host): the
+#: answer to a start is then always the full :class:`StartResponse`.
+FULL_ANSWER_HEADER = "X-RTVI-Full-Answer"
+#: Every start answer names its session here too (the websocket answer's body cannot).
+SESSION_ID_HEADER = "X-Session-Id"
 
 
 def is_session_id(text: str) -> bool:
@@ -162,6 +167,17 @@ class StartAnswer(_Model):
     host: str | None = None
     ice_servers: list[IceServerInfo] | None = None
 
+    def client_body(self, ws_base: str, socket_token: str | None) -> dict[str, Any]:
+        """The answer a client reads. For ``websocket`` that is exactly the connection
+        parameters ``@pipecat-ai/websocket-transport`` takes (it refuses any other
+        key, so ``startBotAndConnect()`` works); the session id is in the URL's path
+        and the :data:`SESSION_ID_HEADER` header."""
+        wire = self.to_wire(ws_base)
+        if self.transport != "websocket" or wire.ws_url is None:
+            return wire.model_dump(exclude_none=True)
+        socket = SocketStartResponse(wsUrl=wire.ws_url, ws_url=wire.ws_url, token=socket_token)
+        return socket.model_dump(exclude_none=True)
+
     def to_wire(self, ws_base: str) -> StartResponse:
         """The answer as clients read it (both id spellings; an absolute ``ws_url``)."""
         ws_url = ws_base.rstrip("/") + self.ws_path if self.ws_path is not None else None
@@ -178,6 +194,17 @@ class StartAnswer(_Model):
             host=self.host,
             iceConfig=IceConfig(iceServers=self.ice_servers) if self.ice_servers else None,
         )
+
+
+class SocketStartResponse(_Model):
+    """``/start``'s answer for ``transport: "websocket"``: where to connect, and with
+    auth on, a token for this session's socket alone (``?token=``)."""
+
+    wsUrl: str  # noqa: N815 (the client's spelling)
+    ws_url: str
+    token: str | None = Field(
+        None, description="With RTVI_SERVER_API_KEY set: this session's socket token."
+    )
 
 
 class StartResponse(_Model):

@@ -25,7 +25,11 @@ def padded_wav(src, dst, seconds):
         out.writeframes(frames + b"\0" * (params.framerate * params.sampwidth * seconds))
 
 
-def test_page_with_client_js_1_13_in_chromium(node_clients, default_server, fixtures, tmp_path):
+@pytest.mark.parametrize("transport", ["webrtc", "websocket"])
+def test_page_with_client_js_1_13_in_chromium(
+    node_clients, default_server, fixtures, tmp_path, transport
+):
+    """startBotAndConnect() with each official transport, through a spoken turn."""
     if shutil.which("chromium") is None:
         pytest.fail("chromium is not installed (.ci/run installs Debian's package)")
     wav = fixtures / "librivox_sense_and_sensibility_0870.wav"
@@ -39,13 +43,14 @@ def test_page_with_client_js_1_13_in_chromium(node_clients, default_server, fixt
         str(mic),
         str(tmp_path),
         first_words,
+        transport,
         timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     ARTIFACTS.mkdir(exist_ok=True)
     if (tmp_path / "page.png").exists():
-        shutil.copy(tmp_path / "page.png", ARTIFACTS / "web-page.png")
+        shutil.copy(tmp_path / "page.png", ARTIFACTS / f"web-page-{transport}.png")
     assert "failure" not in report, report["failure"] + "\n" + "\n".join(report["console"][-20:])
 
     # Nothing left loopback, and the page loaded nothing from outside the server.
@@ -65,10 +70,16 @@ def test_page_with_client_js_1_13_in_chromium(node_clients, default_server, fixt
         "bot-llm-text",
     ):
         assert kind in kinds, kind
+    assert page["transport"] == transport
     best = min(word_error_rate(expected, t) for t in page["userTranscripts"])
     assert best <= 0.10, page["userTranscripts"]
-    assert page["botTranscripts"]
-    assert page["botAudioPeak"] > 0.02
+    # The bot's words came as bot-output (client-js 1.13's onBotOutput), not the fallback.
+    assert page["botOutputs"] > 0
+    assert any(t.strip() for t in page["botTranscripts"]), page["botTranscripts"]
+    assert page["latencies"]
+    assert all(0 < ms < 30_000 for ms in page["latencies"])
+    if transport == "webrtc":  # the WebSocket transport plays audio without a track
+        assert page["botAudioPeak"] > 0.02
     # The config form: a change applied, a refused one explained in plain words.
     assert page["lastUpdate"] == [
         {"service": "llm", "options": [{"name": "temperature", "value": 0.15}]}
@@ -84,5 +95,5 @@ def test_page_with_client_js_1_13_in_chromium(node_clients, default_server, fixt
     assert page["errors"] == [
         "The bot refused the change: data.config[0].options[0]: llm.max_tokens must be between 1 and 4096"
     ]
-    assert (ARTIFACTS / "web-page.png").stat().st_size > 10_000
+    assert (ARTIFACTS / f"web-page-{transport}.png").stat().st_size > 10_000
     assert report["finalStatus"] == "disconnected"

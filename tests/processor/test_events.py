@@ -195,3 +195,25 @@ async def test_modern_generation_gets_the_modern_event_set():
     final = next(m for m in got if m["type"] == "user-transcription" and m["data"]["final"])
     assert final["data"]["text"] == "book a table for two"
     assert final["data"]["user_id"] == "participant-7"
+
+
+async def test_nothing_but_replies_goes_out_before_bot_ready():
+    """Pipeline activity before client-ready is nobody's (and its generation unknown):
+    dropped. A bot's server-message is kept; it follows bot-ready, in order."""
+    processor, _ = make_processor()
+    async with PipelineSession(processor) as s:
+        early = [
+            MetricsFrame(data=[TTFBMetricsData(processor="StartupService#0", value=0.01)]),
+            BotStartedSpeakingFrame(),
+            RTVIServerMessageFrame(data={"hello": "early"}),
+            BotStoppedSpeakingFrame(),
+        ]
+        for frame in early:
+            await s.worker.queue_frame(frame)
+        await s.wait_frame(BotStoppedSpeakingFrame)
+        assert s.messages == []
+        ready = await s.request(rtvi("client-ready", {"version": "2.1.0"}))
+        assert ready["type"] == "bot-ready"
+        await s.wait_for(lambda ms: any(m["type"] == "server-message" for m in ms))
+        assert [m["type"] for m in s.messages] == ["bot-ready", "server-message"]
+        assert s.messages[1]["data"] == {"hello": "early"}

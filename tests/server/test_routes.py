@@ -132,14 +132,29 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
 
 
 async def test_the_socket_route_needs_the_token_too(api):
-    _, started, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
+    _, started, headers = await call(
+        api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH
+    )
+    _, other, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
     ws_url = started["ws_url"]
+    session_id = {k.lower(): v for k, v in headers.items()}["x-session-id"]
+    assert ws_url.endswith(f"/sessions/{session_id}/ws")
+    assert TOKEN not in json.dumps(started)
     async with aiohttp.ClientSession() as http:
-        with pytest.raises(aiohttp.WSServerHandshakeError):
-            async with http.ws_connect(ws_url):
-                pass
-        async with http.ws_connect(ws_url + f"?token={TOKEN}") as ws:
+        for refused in ("", "?token=nope", f"?token={other['token']}"):
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                async with http.ws_connect(ws_url + refused):
+                    pass
+        # The session's own token (what websocket-transport appends), or the server's key.
+        async with http.ws_connect(ws_url + f"?token={started['token']}") as ws:
             assert not ws.closed
+    await end_all(api.url)
+    _, again, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(again["ws_url"] + f"?token={TOKEN}") as ws,
+    ):
+        assert not ws.closed
     await end_all(api.url)
 
 

@@ -57,8 +57,13 @@ class ProtobufClient:
 
 
 async def start(server, body):
+    """Start a session; a websocket answer's id comes from its X-Session-Id header."""
     async with aiohttp.ClientSession() as http, http.post(server.url + "/start", json=body) as r:
-        return r.status, await r.json()
+        reply = await r.json()
+        if r.status == 200:
+            reply["body_keys"] = sorted(reply)
+            reply["sessionId"] = r.headers["X-Session-Id"]
+        return r.status, reply
 
 
 async def test_websocket_session_round_trip_and_end(server):
@@ -70,6 +75,8 @@ async def test_websocket_session_round_trip_and_end(server):
         },
     )
     assert status == 200, reply
+    # Exactly what @pipecat-ai/websocket-transport accepts (it refuses any other key).
+    assert reply["body_keys"] == ["wsUrl", "ws_url"]
     assert reply["ws_url"] == f"ws://127.0.0.1:{server.port}/sessions/{reply['sessionId']}/ws"
     assert reply["wsUrl"] == reply["ws_url"]
     async with websockets.connect(reply["ws_url"]) as ws:

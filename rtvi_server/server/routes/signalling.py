@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 
-from rtvi_server.server.auth import bearer_ok
+from rtvi_server.server.auth import socket_ok
 from rtvi_server.server.bodies import read_json
 from rtvi_server.server.deps import backend_of, settings_of
 from rtvi_server.server.openapi import answers, body
@@ -65,13 +65,15 @@ def signalling_router() -> APIRouter:
 
 
 def socket_router() -> APIRouter:
-    """The ``websocket`` transport (auth by header, or ``?token=`` for browsers)."""
+    """The ``websocket`` transport (auth by header, or ``?token=`` for browsers: the
+    server's key or the session's own socket token from ``/start``)."""
     router = APIRouter()
 
     @router.websocket("/sessions/{session_id}/ws")
     async def session_socket(websocket: WebSocket, session_id: str) -> None:
         api_key = settings_of(websocket).api_key
-        if not bearer_ok(api_key, websocket.headers, websocket.query_params.get("token", "")):
+        token = websocket.query_params.get("token", "")
+        if not socket_ok(api_key, session_id, websocket.headers, token):
             await websocket.close(code=4401)
             return
         await backend_of(websocket).websocket(session_id, websocket)

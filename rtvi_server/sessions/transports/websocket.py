@@ -16,7 +16,12 @@ import contextlib
 from typing import Any
 
 from loguru import logger
-from pipecat.frames.frames import Frame, OutputTransportMessageUrgentFrame
+from pipecat.frames.frames import (
+    Frame,
+    OutputAudioRawFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+)
 from pipecat.serializers.protobuf import ProtobufFrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 from starlette.websockets import WebSocketState
@@ -28,14 +33,28 @@ from rtvi_server.sessions.transports.base import Link
 
 INPUT_SAMPLE_RATE = 16000
 OUTPUT_SAMPLE_RATE = 24000
+CLIENT_FRAME_TYPES = (
+    OutputAudioRawFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+)
 
 
 class TolerantProtobufSerializer(ProtobufFrameSerializer):
     """pipecat's protobuf frames, where a frame that is not one is dropped.
 
     pipecat's socket reader stops at the first frame its serializer cannot read,
-    which ends the session; a client's garbage should cost only that frame.
+    which ends the session; a client's garbage should cost only that frame. Out,
+    only the kinds ``@pipecat-ai/websocket-transport`` reads (audio, and RTVI JSON
+    in ``message`` frames) are sent: it logs "Unknown frame kind" for the rest,
+    such as pipecat's ``interruption`` frames (clients learn of an interruption
+    from RTVI's own messages).
     """
+
+    async def serialize(self, frame: Frame) -> str | bytes | None:
+        if not isinstance(frame, CLIENT_FRAME_TYPES):
+            return None
+        return await super().serialize(frame)
 
     async def deserialize(self, data: str | bytes) -> Frame | None:
         try:
