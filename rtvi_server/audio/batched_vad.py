@@ -2,20 +2,20 @@
 
 The decisions are pipecat's: the same state machine (quiet, starting, speaking,
 stopping, with ``start_secs``/``stop_secs`` counted in whole model windows),
-the same smoothed loudness against ``min_volume`` (pipecat's own
-``AudioVolumeTracker`` and ``exp_smoothing``) and Silero's model-reset rule
-(pipecat's constants, read through ``rtvi_server.patches.pipecat``), so a
-session decides as it would with ``SileroVADAnalyzer``; only where the model
-runs changes: batched with every other session of the process, on the event
-loop, without a thread hop per frame. The state lives here, in fields of ours.
+the same smoothed loudness against ``min_volume`` (pipecat's meter and
+smoothing, measured only when the confidence is above its threshold: see
+``loudness``) and Silero's model-reset rule (pipecat's constants, read through
+``rtvi_server.patches.pipecat``), so a session decides as it would with
+``SileroVADAnalyzer``; only where the model runs changes: batched with every
+other session of the process, on the event loop, without a thread hop per
+frame. The state lives here, in fields of ours.
 """
 
 from __future__ import annotations
 
-from pipecat.audio.utils import exp_smoothing
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
-from pipecat.audio.volume import AudioVolumeTracker
 
+from rtvi_server.audio.loudness import LazyLoudness
 from rtvi_server.audio.silero_engine import (
     SAMPLE_RATE,
     WINDOW,
@@ -26,7 +26,6 @@ from rtvi_server.audio.silero_engine import (
 from rtvi_server.patches.pipecat import silero_reset_rule
 
 WINDOW_BYTES = WINDOW * 2
-SMOOTHING = 0.2  # pipecat's VADAnalyzer smoothing factor for the volume
 
 
 class BatchedSileroVADAnalyzer(VADAnalyzer):
@@ -43,8 +42,7 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         self._stream: int | None = None
         self._reset_rule = silero_reset_rule()
         self._pending = b""
-        self._volume = AudioVolumeTracker()  # type: ignore[no-untyped-call]
-        self._last_volume = 0.0
+        self._loudness = LazyLoudness(SAMPLE_RATE, WINDOW_BYTES)
         self._state = VADState.QUIET
         self._starting = 0
         self._stopping = 0
@@ -89,11 +87,12 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
             window, self._pending = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES:]
             confidence = await self._engine.confidence(stream, pcm16_to_float(window))
             self._maybe_reset_model(stream, confidence)
-            self._volume.update(window, SAMPLE_RATE)
-            volume = exp_smoothing(self._volume.volume, self._last_volume, SMOOTHING)
-            self._last_volume = volume
+            self._loudness.ingest(window)
             params = self.params
-            self._step(confidence >= params.confidence and volume >= params.min_volume)
+            # The loudness is measured only when it decides something.
+            self._step(
+                confidence >= params.confidence and self._loudness.read() >= params.min_volume
+            )
         self._settle()
         return self._state
 
