@@ -118,6 +118,23 @@ class PeerClient:
         path = f"/sessions/{session_id}/api/offer" if session_id else "/api/offer"
         await self._call("PATCH", path, patch)
 
+    async def rtvi_request(self, session_id: str, path: str, body: Any) -> dict[str, Any]:
+        """The operator's config routes of a session, on the process that runs it."""
+        assert self._http is not None
+        method = "GET" if body is None else "POST"
+        try:
+            async with self._http.request(
+                method, self.url + f"/sessions/{session_id}/{path}", json=body, timeout=CALL_TIMEOUT
+            ) as r:
+                reply = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            raise UnreachableError(self.name) from None
+        if r.status == 400 and isinstance(reply, dict) and isinstance(reply.get("rtvi"), dict):
+            return dict(reply["rtvi"])  # the bot's refusal: the front answers it the same way
+        if r.status >= 400:
+            raise APIError.from_body(r.status, reply, r.headers)
+        return dict(reply)
+
     async def health(self) -> Health:
         reply = await self._call("GET", "/health", timeout=POLL_TIMEOUT)
         health: Health = self._read(Health, reply)

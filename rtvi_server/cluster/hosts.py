@@ -29,6 +29,7 @@ from rtvi_server.cluster.membership import Membership
 from rtvi_server.cluster.registry import HostEntry, Registry, RegistryUnavailableError
 from rtvi_server.cluster.relay import relay_socket
 from rtvi_server.sessions.api import (
+    OPERATOR_ROUTES,
     APIError,
     CandidatePatch,
     Health,
@@ -266,6 +267,13 @@ class ClusterBackend:
             await self.local.patch(session_id, patch)
         else:
             await where.patch(session_id, patch)
+
+    async def rtvi_request(self, session_id: str, type_: str, data: Any) -> dict[str, Any]:
+        where = await self._live_where(session_id)
+        if where is None:
+            return await self.local.rtvi_request(session_id, type_, data)
+        path, with_body = OPERATOR_ROUTES[type_]
+        return await where.rtvi_request(session_id, path, data if with_body else None)
 
     async def websocket(self, session_id: str, websocket: Any) -> None:
         try:

@@ -30,6 +30,7 @@ from rtvi_server.cluster.metrics import merge_metrics
 from rtvi_server.cluster.proto import WorkerState
 from rtvi_server.cluster.relay import relay_socket
 from rtvi_server.sessions.api import (
+    OPERATOR_ROUTES,
     APIError,
     CandidatePatch,
     Health,
@@ -262,6 +263,13 @@ class WorkerBackend:
         deleted = await client.delete(session_id)
         self._forget(session_id)
         return deleted
+
+    async def rtvi_request(self, session_id: str, type_: str, data: Any) -> dict[str, Any]:
+        client, _ = await self._find(session_id)
+        if client is None:
+            raise APIError(410, f"session {session_id} has ended", field="session_id")
+        path, with_body = OPERATOR_ROUTES[type_]
+        return await client.rtvi_request(session_id, path, data if with_body else None)
 
     async def offer(self, session_id: str | None, offer: Offer) -> OfferAnswer:
         if session_id is not None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from loguru import logger
@@ -47,6 +49,24 @@ DEFAULT_HANDLER_TIMEOUT_SECS: Final = 5.0
 """Well under the 10 s after which JS clients drop a pending request for good."""
 
 ConfigRequest = DescribeConfig | GetConfig | UpdateConfig | DescribeActions | ActionRequest
+CONFIG_REQUEST_CLASSES: Final = (
+    DescribeConfig,
+    GetConfig,
+    UpdateConfig,
+    DescribeActions,
+    ActionRequest,
+)
+
+
+@dataclass
+class OperatorRequest:
+    """A config-surface request from the operator's backend (HTTP), not the client: its
+    reply is handed back through ``reply`` instead of being sent on the transport."""
+
+    request: ConfigRequest
+    reply: asyncio.Future[OutboundMessage]
+
+
 CONFIG_REQUEST_TYPES: Final = frozenset(
     {"describe-config", "get-config", "update-config", "describe-actions", "action"}
 )
@@ -100,6 +120,29 @@ class ConfigRequests:
             case ActionRequest():
                 return await self._on_action(request)
 
+    def operator_request(self, type_: str, data: JSONValue) -> OperatorRequest | OutboundMessage:
+        """An HTTP config request, parsed: to be queued, or its refusal already."""
+        request_id = f"http-{uuid.uuid4().hex[:12]}"
+        parsed = parse_request(Envelope(type=type_, id=request_id, data=data))
+        if isinstance(parsed, ProtocolError):
+            return outbound.error_response(request_id, parsed.reason)
+        if not isinstance(parsed, CONFIG_REQUEST_CLASSES):
+            return outbound.error_response(request_id, f"{type_} is not a config request")
+        return OperatorRequest(parsed, asyncio.get_running_loop().create_future())
+
+    async def _serve_operator(self, item: OperatorRequest) -> None:
+        """The operator is trusted as the start payload is: options a client may not
+        write, it may."""
+        try:
+            if isinstance(item.request, UpdateConfig):
+                reply = await self._on_update_config(item.request, from_client=False)
+            else:
+                reply = await self._config_reply(item.request)
+        except RequestFailedError as exc:
+            reply = outbound.error_response(item.request.id, str(exc))
+        if not item.reply.done():
+            item.reply.set_result(reply)
+
     async def _serve_config_client_message(self, request: ClientMessage) -> None:
         """The config surface for modern clients: ``sendClientRequest("get-config")``.
 
@@ -118,9 +161,11 @@ class ConfigRequests:
         reply = await self._config_reply(inner)
         await self.send_message(outbound.server_response(request.id, request.t, reply.get("data")))
 
-    async def _on_update_config(self, request: UpdateConfig) -> OutboundMessage:
+    async def _on_update_config(
+        self, request: UpdateConfig, *, from_client: bool = True
+    ) -> OutboundMessage:
         prepared = self._registry.prepare_config(
-            request.config, current=self._config, from_client=True, path="data.config"
+            request.config, current=self._config, from_client=from_client, path="data.config"
         )
         if isinstance(prepared, ConfigError):
             raise RequestFailedError(str(prepared))

@@ -48,6 +48,7 @@ from rtvi_server.processor.config_requests import (
     CONFIG_REQUEST_TYPES,
     DEFAULT_HANDLER_TIMEOUT_SECS,
     ConfigRequests,
+    OperatorRequest,
     as_config,
 )
 from rtvi_server.processor.errors import client_error_text
@@ -157,7 +158,7 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
         self._held_events: list[OutboundMessage] = []
         self._pending_function_calls: dict[str, FunctionResultCallback] = {}
         self._llm_skip_tts = False
-        self._queue: asyncio.Queue[Request | ProtocolError] | None = None
+        self._queue: asyncio.Queue[Request | ProtocolError | OperatorRequest] | None = None
         self._worker: asyncio.Task[None] | None = None
         for event in (
             "on_client_ready",
@@ -347,10 +348,27 @@ class RTVIProcessor(ConfigRequests, FrameProcessor):
 
     # -- serving ------------------------------------------------------------
 
-    async def _serve(self, queue: asyncio.Queue[Request | ProtocolError]) -> None:
+    async def request_from_operator(
+        self, type_: str, data: JSONValue, timeout: float = 30.0
+    ) -> OutboundMessage:
+        """Serve a config-surface request from the operator's backend (the HTTP
+        routes), in order with the client's own, and return the reply the data channel
+        would carry. Raises ``LookupError`` before the bot's pipeline runs."""
+        item = self.operator_request(type_, data)
+        if not isinstance(item, OperatorRequest):
+            return item
+        if self._queue is None:
+            raise LookupError("the bot is not running yet")
+        self._queue.put_nowait(item)
+        return await asyncio.wait_for(item.reply, timeout)
+
+    async def _serve(self, queue: asyncio.Queue[Request | ProtocolError | OperatorRequest]) -> None:
         while True:
             item = await queue.get()
             try:
+                if isinstance(item, OperatorRequest):
+                    await self._serve_operator(item)
+                    continue
                 await self._serve_one(item)
             except asyncio.CancelledError:
                 raise

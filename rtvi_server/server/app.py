@@ -18,6 +18,7 @@ from rtvi_server.patches import self_check
 from rtvi_server.server.auth import require_bearer
 from rtvi_server.server.errors import install_error_handlers
 from rtvi_server.server.openapi import document_models
+from rtvi_server.server.routes.control import control_router
 from rtvi_server.server.routes.ops import ops_router
 from rtvi_server.server.routes.page import mount_static, page_router
 from rtvi_server.server.routes.sessions import sessions_router
@@ -36,7 +37,13 @@ from rtvi_server.sessions import (
     StartPayload,
     StartResponse,
 )
-from rtvi_server.sessions.api import Done, SocketStartResponse
+from rtvi_server.sessions.api import (
+    ActionCall,
+    ConfigUpdate,
+    Done,
+    RTVIReply,
+    SocketStartResponse,
+)
 from rtvi_server.settings import ServerSettings, SettingsError
 
 DOCUMENTED = (
@@ -51,6 +58,9 @@ DOCUMENTED = (
     Done,
     Health,
     ErrorBody,
+    ConfigUpdate,
+    ActionCall,
+    RTVIReply,
 )
 
 
@@ -112,7 +122,8 @@ def create_app(
     )
 
     guarded = [Depends(require_bearer(settings.api_key))]
-    for router in (start_router(), signalling_router(), sessions_router(), *routers):
+    own = (start_router(), signalling_router(), sessions_router(), control_router())
+    for router in (*own, *routers):
         app.include_router(router, dependencies=guarded)
     app.include_router(socket_router())
     app.include_router(ops_router())

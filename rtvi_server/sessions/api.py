@@ -51,7 +51,10 @@ class APIError(Exception):
         cls, status: int, body: object, headers: Mapping[str, str] | None = None
     ) -> APIError:
         """The error another process answered (its body is one of ours)."""
-        parsed = ErrorBody.model_validate(body) if isinstance(body, dict) else None
+        try:
+            parsed = ErrorBody.model_validate(body) if isinstance(body, dict) else None
+        except ValueError:  # not one of ours after all
+            parsed = None
         message = parsed.info if parsed is not None else "the request failed"
         field = parsed.field if parsed is not None else None
         error_id = parsed.error_id if parsed is not None else None
@@ -87,6 +90,17 @@ def internal_error(message: str, where: str) -> APIError:
     error_id = uuid.uuid4().hex[:12]
     logger.exception(f"{where} [error_id={error_id}]")
     return APIError(500, message, error_id=error_id)
+
+
+#: The operator's config routes under ``/sessions/{id}/``: RTVI request type -> (path,
+#: whether the request body is the request's data).
+OPERATOR_ROUTES: dict[str, tuple[str, bool]] = {
+    "get-config": ("config", False),
+    "describe-config": ("config/describe", False),
+    "update-config": ("config", True),
+    "describe-actions": ("actions", False),
+    "action": ("action", True),
+}
 
 
 class _Model(BaseModel):
@@ -310,6 +324,38 @@ class CandidatePatch(BaseModel):
     candidates: list[IceCandidate] = Field(default_factory=list, max_length=64)
 
 
+class ConfigUpdate(BaseModel):
+    """``POST /sessions/{id}/config``: what ``update-config`` carries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    config: list[dict[str, Any]] = Field(
+        description='[{"service": ..., "options": [{"name", "value"}]}], applied all or nothing.'
+    )
+    interrupt: bool = Field(False, description="Interrupt the bot first.")
+
+
+class ActionCall(BaseModel):
+    """``POST /sessions/{id}/action``: what ``action`` carries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    service: str
+    action: str
+    arguments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RTVIReply(BaseModel):
+    """The RTVI message the data channel would carry (``config``, ``action-response`` ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    label: str = "rtvi-ai"
+    type: str
+    id: str | None = None
+    data: Any = None
+
+
 class Health(_Model):
     status: Literal["ok", "draining"]
     active_sessions: int
@@ -368,6 +414,11 @@ class SessionBackend(Protocol):
     async def patch(self, session_id: str | None, patch: CandidatePatch) -> None: ...
 
     async def websocket(self, session_id: str, websocket: Any) -> None: ...
+
+    async def rtvi_request(self, session_id: str, type_: str, data: Any) -> dict[str, Any]:
+        """A config-surface request (``get-config``, ``update-config``, ``action`` ...)
+        from the operator's backend: the RTVI reply the data channel would carry."""
+        ...
 
     def health(self) -> Health: ...
 

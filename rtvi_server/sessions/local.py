@@ -284,6 +284,22 @@ class LocalBackend:
         await session.start_bot()
         await session.wait_ended()
 
+    async def rtvi_request(self, session_id: str, type_: str, data: Any) -> dict[str, Any]:
+        session = self._live(session_id)
+        if session.bot is None:
+            raise APIError(409, "the session's bot is not running", field="session_id")
+        try:
+            reply = await session.bot.rtvi.request_from_operator(type_, data)
+        except LookupError:
+            raise APIError(
+                409,
+                "the session's bot is not running yet (no client connected)",
+                field="session_id",
+            ) from None
+        except TimeoutError:
+            raise APIError(504, "the bot did not answer in time", field="session_id") from None
+        return dict(reply)
+
     # -- operations ---------------------------------------------------------
 
     def health(self) -> Health:

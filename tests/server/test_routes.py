@@ -113,8 +113,8 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
         for path, item in document["paths"].items()
         for method in item
     ]
-    # start, connect, 4 signalling, 3 sessions, health, ready, metrics
-    assert len(routes) == 12
+    # start, connect, 4 signalling, 3 sessions, 5 control, health, ready, metrics
+    assert len(routes) == 17
     for method, path in routes:
         status, reply, headers = await call(api.url, method, path, {})
         if path in OPEN:  # /ready says 503 once the calls above filled the server
@@ -244,3 +244,43 @@ async def test_session_routes_show_list_and_end_a_session(api):
         api.url, "POST", f"/sessions/{sid}/api/offer", {"sdp": "v=0"}, headers=AUTH
     )
     assert (status, reply["field"]) == (410, "session_id")
+
+
+async def test_the_operator_reads_and_changes_a_running_sessions_config_over_http(api):
+    from rtvi_server.testing.webrtc_client import WebRTCTestClient
+
+    async with WebRTCTestClient(api.url, token=TOKEN) as client:
+        started = await client.start({})
+        sid = started["sessionId"]
+        status, early, _ = await call(api.url, "GET", f"/sessions/{sid}/config", headers=AUTH)
+        assert (status, early["field"]) == (409, "session_id")  # no client, no pipeline yet
+        await client.connect()
+        assert (await client.request("client-ready", {}))["type"] == "bot-ready"
+        base = f"/sessions/{sid}"
+        status, config, _ = await call(api.url, "GET", base + "/config", headers=AUTH)
+        assert (status, config["type"]) == (200, "config")
+        assert config["data"]["config"] == [
+            {"service": "llm", "options": [{"name": "model", "value": "echo"}]}
+        ]
+        status, described, _ = await call(api.url, "GET", base + "/config/describe", headers=AUTH)
+        assert (status, described["type"]) == (200, "config-available")
+        update = {"config": [{"service": "llm", "options": [{"name": "model", "value": "m9"}]}]}
+        status, updated, _ = await call(api.url, "POST", base + "/config", update, headers=AUTH)
+        assert (status, updated["data"]["config"][0]["options"][0]["value"]) == (200, "m9")
+        # The client sees the change too: the same processor answered.
+        assert (await client.request("get-config"))["data"] == updated["data"]
+        bad = {"config": [{"service": "llm", "options": [{"name": "model", "value": 7}]}]}
+        status, refused, _ = await call(api.url, "POST", base + "/config", bad, headers=AUTH)
+        assert status == 400, refused
+        assert (status, refused["field"], refused["rtvi"]["type"]) == (
+            400,
+            "config",
+            "error-response",
+        )
+        status, actions, _ = await call(api.url, "GET", base + "/actions", headers=AUTH)
+        assert (status, actions["type"]) == (200, "actions-available")
+        nope = {"service": "llm", "action": "nope", "arguments": []}
+        status, refused, _ = await call(api.url, "POST", base + "/action", nope, headers=AUTH)
+        assert (status, refused["field"]) == (400, "action")
+        assert (await call(api.url, "GET", base + "/config"))[0] == 401
+    await end_all(api.url)
