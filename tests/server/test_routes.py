@@ -132,30 +132,37 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
 
 
 async def test_the_socket_route_needs_the_token_too(api):
+    from rtvi_server.server.auth import socket_token
+
     _, started, headers = await call(
         api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH
     )
-    _, other, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
-    ws_url = started["ws_url"]
-    session_id = {k.lower(): v for k, v in headers.items()}["x-session-id"]
-    assert ws_url.endswith(f"/sessions/{session_id}/ws")
-    assert TOKEN not in json.dumps(started)
-    async with aiohttp.ClientSession() as http:
-        for refused in ("", "?token=nope", f"?token={other['token']}"):
-            with pytest.raises(aiohttp.WSServerHandshakeError):
-                async with http.ws_connect(ws_url + refused):
-                    pass
-        # The session's own token (what websocket-transport appends), or the server's key.
-        async with http.ws_connect(ws_url + f"?token={started['token']}") as ws:
-            assert not ws.closed
-    await end_all(api.url)
+    try:
+        ws_url = started["ws_url"]
+        session_id = {k.lower(): v for k, v in headers.items()}["x-session-id"]
+        assert ws_url.endswith(f"/sessions/{session_id}/ws")
+        assert TOKEN not in json.dumps(started)
+        assert started["token"] == socket_token(TOKEN, session_id)
+        another = socket_token(TOKEN, "0" * 32)  # another session's token
+        async with aiohttp.ClientSession() as http:
+            for refused in ("", "?token=nope", f"?token={another}"):
+                with pytest.raises(aiohttp.WSServerHandshakeError):
+                    async with http.ws_connect(ws_url + refused):
+                        pass
+            # The session's own token (what websocket-transport appends), or the server's key.
+            async with http.ws_connect(ws_url + f"?token={started['token']}") as ws:
+                assert not ws.closed
+    finally:
+        await end_all(api.url)
     _, again, _ = await call(api.url, "POST", "/start", {"transport": "websocket"}, headers=AUTH)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.ws_connect(again["ws_url"] + f"?token={TOKEN}") as ws,
-    ):
-        assert not ws.closed
-    await end_all(api.url)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(again["ws_url"] + f"?token={TOKEN}") as ws,
+        ):
+            assert not ws.closed
+    finally:
+        await end_all(api.url)
 
 
 REFUSALS = [
@@ -249,38 +256,42 @@ async def test_session_routes_show_list_and_end_a_session(api):
 async def test_the_operator_reads_and_changes_a_running_sessions_config_over_http(api):
     from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
-    async with WebRTCTestClient(api.url, token=TOKEN) as client:
-        started = await client.start({})
-        sid = started["sessionId"]
-        status, early, _ = await call(api.url, "GET", f"/sessions/{sid}/config", headers=AUTH)
-        assert (status, early["field"]) == (409, "session_id")  # no client, no pipeline yet
-        await client.connect()
-        assert (await client.request("client-ready", {}))["type"] == "bot-ready"
-        base = f"/sessions/{sid}"
-        status, config, _ = await call(api.url, "GET", base + "/config", headers=AUTH)
-        assert (status, config["type"]) == (200, "config")
-        assert config["data"]["config"] == [
-            {"service": "llm", "options": [{"name": "model", "value": "echo"}]}
-        ]
-        status, described, _ = await call(api.url, "GET", base + "/config/describe", headers=AUTH)
-        assert (status, described["type"]) == (200, "config-available")
-        update = {"config": [{"service": "llm", "options": [{"name": "model", "value": "m9"}]}]}
-        status, updated, _ = await call(api.url, "POST", base + "/config", update, headers=AUTH)
-        assert (status, updated["data"]["config"][0]["options"][0]["value"]) == (200, "m9")
-        # The client sees the change too: the same processor answered.
-        assert (await client.request("get-config"))["data"] == updated["data"]
-        bad = {"config": [{"service": "llm", "options": [{"name": "model", "value": 7}]}]}
-        status, refused, _ = await call(api.url, "POST", base + "/config", bad, headers=AUTH)
-        assert status == 400, refused
-        assert (status, refused["field"], refused["rtvi"]["type"]) == (
-            400,
-            "config",
-            "error-response",
-        )
-        status, actions, _ = await call(api.url, "GET", base + "/actions", headers=AUTH)
-        assert (status, actions["type"]) == (200, "actions-available")
-        nope = {"service": "llm", "action": "nope", "arguments": []}
-        status, refused, _ = await call(api.url, "POST", base + "/action", nope, headers=AUTH)
-        assert (status, refused["field"]) == (400, "action")
-        assert (await call(api.url, "GET", base + "/config"))[0] == 401
-    await end_all(api.url)
+    try:
+        async with WebRTCTestClient(api.url, token=TOKEN) as client:
+            started = await client.start({})
+            sid = started["sessionId"]
+            status, early, _ = await call(api.url, "GET", f"/sessions/{sid}/config", headers=AUTH)
+            assert (status, early["field"]) == (409, "session_id")  # no client, no pipeline yet
+            await client.connect()
+            assert (await client.request("client-ready", {}))["type"] == "bot-ready"
+            base = f"/sessions/{sid}"
+            status, config, _ = await call(api.url, "GET", base + "/config", headers=AUTH)
+            assert (status, config["type"]) == (200, "config")
+            assert config["data"]["config"] == [
+                {"service": "llm", "options": [{"name": "model", "value": "echo"}]}
+            ]
+            status, described, _ = await call(
+                api.url, "GET", base + "/config/describe", headers=AUTH
+            )
+            assert (status, described["type"]) == (200, "config-available")
+            update = {"config": [{"service": "llm", "options": [{"name": "model", "value": "m9"}]}]}
+            status, updated, _ = await call(api.url, "POST", base + "/config", update, headers=AUTH)
+            assert (status, updated["data"]["config"][0]["options"][0]["value"]) == (200, "m9")
+            # The client sees the change too: the same processor answered.
+            assert (await client.request("get-config"))["data"] == updated["data"]
+            bad = {"config": [{"service": "llm", "options": [{"name": "model", "value": 7}]}]}
+            status, refused, _ = await call(api.url, "POST", base + "/config", bad, headers=AUTH)
+            assert status == 400, refused
+            assert (status, refused["field"], refused["rtvi"]["type"]) == (
+                400,
+                "config",
+                "error-response",
+            )
+            status, actions, _ = await call(api.url, "GET", base + "/actions", headers=AUTH)
+            assert (status, actions["type"]) == (200, "actions-available")
+            nope = {"service": "llm", "action": "nope", "arguments": []}
+            status, refused, _ = await call(api.url, "POST", base + "/action", nope, headers=AUTH)
+            assert (status, refused["field"]) == (400, "action")
+            assert (await call(api.url, "GET", base + "/config"))[0] == 401
+    finally:
+        await end_all(api.url)
