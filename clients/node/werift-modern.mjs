@@ -1,19 +1,10 @@
 // The SmallWebRTC contract on werift for the modern client cores (@pipecat-ai/client-js
-// 1.x) in Node: the same peer as werift-transport.mjs, behind client-js 1.x's Transport
-// API (_validateConnectionParams, _connect, _disconnect, sendReadyMessage).
-import { RTCPeerConnection } from "werift";
-
-const LOOPBACK = "127.0.0.1";
-
-function loopbackOnly(sdp) {
-  return sdp
-    .split("\r\n")
-    .filter((line) => !line.startsWith("a=candidate:") || line.split(" ")[4] === LOOPBACK)
-    .join("\r\n");
-}
+// 1.x) in Node: werift-peer.mjs's peer behind client-js 1.x's Transport API
+// (_validateConnectionParams, _connect, _disconnect, sendReadyMessage).
+import { openChatPeer, withTransportBasics } from "./werift-peer.mjs";
 
 export function makeModernWeriftTransport({ Transport, RTVIMessage }, baseUrl) {
-  return class ModernWeriftTransport extends Transport {
+  return class ModernWeriftTransport extends withTransportBasics(Transport) {
     constructor() {
       super();
       this._state = "disconnected";
@@ -40,48 +31,13 @@ export function makeModernWeriftTransport({ Transport, RTVIMessage }, baseUrl) {
       this.state = "connecting";
       const sessionId = params?.sessionId ?? params?.session_id;
       const path = params?.offer_url ?? (sessionId ? `/sessions/${sessionId}/api/offer` : "/api/offer");
-      const pc = new RTCPeerConnection({
-        iceServers: [],
-        iceUseIpv6: false,
-        iceAdditionalHostAddresses: [LOOPBACK],
-        iceFilterCandidatePair: (pair) =>
-          pair.localCandidate.host === LOOPBACK && pair.remoteCandidate.host === LOOPBACK,
+      const { pc, channel, ping } = await openChatPeer(new URL(path, baseUrl), {
+        onMessage: (message) => this._onMessage(message),
+        onSignal: (type) => type === "peerLeft" && this._left(),
       });
       this.pc = pc;
-      pc.addTransceiver("audio", { direction: "recvonly" });
-      const channel = pc.createDataChannel("chat", { ordered: true });
       this.channel = channel;
-      channel.onMessage.subscribe((data) => {
-        let message;
-        try {
-          message = JSON.parse(typeof data === "string" ? data : data.toString());
-        } catch {
-          return;
-        }
-        if (message?.type === "signalling") {
-          if (message.message?.type === "peerLeft") this._left();
-          return;
-        }
-        this._onMessage(message);
-      });
-      const opened = new Promise((resolve) =>
-        channel.stateChanged.subscribe((state) => state === "open" && resolve()),
-      );
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((resolve) => {
-        if (pc.iceGatheringState === "complete") return resolve();
-        pc.iceGatheringStateChange.subscribe((s) => s === "complete" && resolve());
-      });
-      const response = await fetch(new URL(path, baseUrl), {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sdp: loopbackOnly(pc.localDescription.sdp), type: "offer" }),
-      });
-      if (!response.ok) throw new Error(`offer refused: ${response.status}`);
-      const answer = await response.json();
-      await pc.setRemoteDescription({ sdp: answer.sdp, type: "answer" });
-      await opened;
-      this._ping = setInterval(() => channel.send(`ping: ${Date.now()}`), 1000);
+      this._ping = ping;
       this.state = "connected";
       this._callbacks.onConnected?.();
     }
@@ -107,31 +63,5 @@ export function makeModernWeriftTransport({ Transport, RTVIMessage }, baseUrl) {
       this.pc = null;
       this.state = "disconnected";
     }
-
-    get state() {
-      return this._state;
-    }
-    set state(state) {
-      if (this._state === state) return;
-      this._state = state;
-      this._callbacks?.onTransportStateChanged?.(state);
-    }
-
-    async getAllMics() { return []; }
-    async getAllCams() { return []; }
-    async getAllSpeakers() { return []; }
-    updateMic() {}
-    updateCam() {}
-    updateSpeaker() {}
-    get selectedMic() { return {}; }
-    get selectedCam() { return {}; }
-    get selectedSpeaker() { return {}; }
-    enableMic() {}
-    enableCam() {}
-    enableScreenShare() {}
-    get isSharingScreen() { return false; }
-    get isCamEnabled() { return false; }
-    get isMicEnabled() { return false; }
-    tracks() { return { local: { audio: undefined, video: undefined }, bot: { audio: undefined, video: undefined } }; }
   };
 }

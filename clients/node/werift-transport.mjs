@@ -2,21 +2,12 @@
 // pure TypeScript), for the config-generation client cores in Node.
 //
 // It POSTs an offer to the offer URL the start endpoint returned, opens the
-// "chat" data channel, pings every second, and hands RTVI JSON to the client.
-// ICE stays on 127.0.0.1: only loopback host candidates are offered or checked.
-import { RTCPeerConnection } from "werift";
-
-const LOOPBACK = "127.0.0.1";
-
-function loopbackOnly(sdp) {
-  return sdp
-    .split("\r\n")
-    .filter((line) => !line.startsWith("a=candidate:") || line.split(" ")[4] === LOOPBACK)
-    .join("\r\n");
-}
+// "chat" data channel, pings every second, and hands RTVI JSON to the client
+// (the peer is werift-peer.mjs's, shared with the modern transport).
+import { openChatPeer, withTransportBasics } from "./werift-peer.mjs";
 
 export function makeWeriftTransport(BaseTransport) {
-  return class WeriftTransport extends BaseTransport {
+  return class WeriftTransport extends withTransportBasics(BaseTransport) {
     // realtime-ai 0.2.x: constructed by the app, then initialize(options, handler).
     // realtime-ai 0.1.x: constructed by the client as new T(options, handler).
     constructor(options, onMessage) {
@@ -50,55 +41,16 @@ export function makeWeriftTransport(BaseTransport) {
     async connect(authBundle, _abortController) {
       this.state = "connecting";
       const offerUrl = new URL(authBundle.offer_url, this._baseUrl()).toString();
-      const pc = new RTCPeerConnection({
-        iceServers: [],
-        iceUseIpv6: false,
-        iceAdditionalHostAddresses: [LOOPBACK],
-        iceFilterCandidatePair: (pair) =>
-          pair.localCandidate.host === LOOPBACK && pair.remoteCandidate.host === LOOPBACK,
+      const { pc, channel, ping } = await openChatPeer(offerUrl, {
+        onMessage: (message) => this._onMessage(message),
+        onSignal: (type) => {
+          this.signals.push(type);
+          if (type === "peerLeft") this._left();
+        },
       });
       this.pc = pc;
-      pc.addTransceiver("audio", { direction: "recvonly" });
-      const channel = pc.createDataChannel("chat", { ordered: true });
       this.channel = channel;
-      channel.onMessage.subscribe((data) => {
-        const text = typeof data === "string" ? data : data.toString();
-        let message;
-        try {
-          message = JSON.parse(text);
-        } catch {
-          return;
-        }
-        if (message?.type === "signalling") {
-          this.signals.push(message.message?.type);
-          if (message.message?.type === "peerLeft") this._left();
-          return;
-        }
-        this._onMessage(message);
-      });
-      const opened = new Promise((resolve) =>
-        channel.stateChanged.subscribe((state) => state === "open" && resolve()),
-      );
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((resolve) => {
-        if (pc.iceGatheringState === "complete") return resolve();
-        pc.iceGatheringStateChange.subscribe((s) => s === "complete" && resolve());
-      });
-      const response = await fetch(offerUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          sdp: loopbackOnly(pc.localDescription.sdp),
-          type: "offer",
-          pc_id: null,
-          restart_pc: false,
-        }),
-      });
-      if (!response.ok) throw new Error(`offer refused: ${response.status}`);
-      const answer = await response.json();
-      await pc.setRemoteDescription({ sdp: answer.sdp, type: "answer" });
-      await opened;
-      this._ping = setInterval(() => channel.send(`ping: ${Date.now()}`), 1000);
+      this._ping = ping;
       this.state = "connected";
       this._callbacks.onConnected?.();
       this.sendReadyMessage();
@@ -131,29 +83,5 @@ export function makeWeriftTransport(BaseTransport) {
       this.pc = null;
       this.state = "disconnected";
     }
-
-    get state() {
-      return this._state;
-    }
-    set state(state) {
-      if (this._state === state) return;
-      this._state = state;
-      this._callbacks.onTransportStateChanged?.(state);
-    }
-
-    async getAllMics() { return []; }
-    async getAllCams() { return []; }
-    async getAllSpeakers() { return []; }
-    updateMic() {}
-    updateCam() {}
-    updateSpeaker() {}
-    get selectedMic() { return {}; }
-    get selectedCam() { return {}; }
-    get selectedSpeaker() { return {}; }
-    enableMic() {}
-    enableCam() {}
-    get isCamEnabled() { return false; }
-    get isMicEnabled() { return false; }
-    tracks() { return { local: { audio: undefined, video: undefined }, bot: { audio: undefined, video: undefined } }; }
   };
 }
