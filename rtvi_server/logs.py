@@ -4,7 +4,8 @@ Log lines carry session ids and what failed; they must never carry a bearer
 token or an API key. Two leaks are closed here: loguru's default handler prints
 the local variables of every frame of a traceback (request headers included),
 and uvicorn's access log prints the query string (a browser's WebSocket sends
-the server key as ``?token=``). Every message is also passed through
+the server key as ``?token=``, a phone call's media socket its token in the
+path). Every message is also passed through
 :func:`redact`, which masks what looks like a credential.
 """
 
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
     from loguru import Record
 
 _SECRETS = re.compile(r"(?i)(bearer\s+|token=|api[_-]?key[\"']?\s*[:=]\s*[\"']?)[^\s&\"',}]+")
+_PATH_TOKENS = re.compile(r"(/telephony/media/[0-9a-f]{32}/)[^\s/?\"']+")
 MASK = "***"
 
 
 def redact(text: str) -> str:
-    return _SECRETS.sub(lambda m: m.group(1) + MASK, text)
+    text = _SECRETS.sub(lambda m: m.group(1) + MASK, text)
+    return _PATH_TOKENS.sub(lambda m: m.group(1) + MASK, text)
 
 
 def _patch(record: Record) -> None:

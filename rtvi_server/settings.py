@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,6 +74,82 @@ def parse_ice_servers(raw: str | None) -> tuple[IceServerSetting, ...]:
     return tuple(_ice_server(e) for e in entries)
 
 
+TWILIO_API = "https://api.twilio.com"
+TELNYX_API = "https://api.telnyx.com"
+PLIVO_API = "https://api.plivo.com"
+
+
+def parse_numbers(raw: str | None) -> dict[str, dict[str, object]]:
+    """``RTVI_TELEPHONY_NUMBERS``: called number -> the start payload its calls get
+    (``"default"`` for any other number), as JSON or ``@path`` to a JSON file."""
+    if raw is None or not raw.strip():
+        return {}
+    text = raw.strip()
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError:
+            raise SettingsError(f"RTVI_TELEPHONY_NUMBERS: cannot read {text[1:]}") from None
+    try:
+        numbers = json.loads(text)
+    except ValueError:
+        raise SettingsError("RTVI_TELEPHONY_NUMBERS is not valid JSON") from None
+    if not isinstance(numbers, dict) or not all(isinstance(v, dict) for v in numbers.values()):
+        raise SettingsError("RTVI_TELEPHONY_NUMBERS maps numbers to start payloads (objects)")
+    return numbers
+
+
+@dataclass(frozen=True)
+class TelephonySettings:
+    """Phone calls: each provider's credentials and REST base URL (tests point these
+    at loopback stand-ins), the public URL providers reach, and which bot answers
+    which number. Secrets stay out of ``repr``."""
+
+    public_url: str | None = None
+    numbers: dict[str, dict[str, object]] = field(default_factory=dict, repr=False)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_api_base_url: str = TWILIO_API
+    telnyx_api_key: str | None = field(default=None, repr=False)
+    telnyx_public_key: str | None = None
+    telnyx_connection_id: str | None = None
+    telnyx_api_base_url: str = TELNYX_API
+    plivo_auth_id: str | None = None
+    plivo_auth_token: str | None = field(default=None, repr=False)
+    plivo_api_base_url: str = PLIVO_API
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TelephonySettings:
+        def get(name: str) -> str | None:
+            return env.get(name) or None
+
+        return cls(
+            public_url=get("RTVI_TELEPHONY_URL"),
+            numbers=parse_numbers(env.get("RTVI_TELEPHONY_NUMBERS")),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_api_base_url=get("TWILIO_API_BASE_URL") or TWILIO_API,
+            telnyx_api_key=get("TELNYX_API_KEY"),
+            telnyx_public_key=get("TELNYX_PUBLIC_KEY"),
+            telnyx_connection_id=get("TELNYX_CONNECTION_ID"),
+            telnyx_api_base_url=get("TELNYX_API_BASE_URL") or TELNYX_API,
+            plivo_auth_id=get("PLIVO_AUTH_ID"),
+            plivo_auth_token=get("PLIVO_AUTH_TOKEN"),
+            plivo_api_base_url=get("PLIVO_API_BASE_URL") or PLIVO_API,
+        )
+
+    def check(self) -> None:
+        urls = {
+            "RTVI_TELEPHONY_URL": self.public_url,
+            "TWILIO_API_BASE_URL": self.twilio_api_base_url,
+            "TELNYX_API_BASE_URL": self.telnyx_api_base_url,
+            "PLIVO_API_BASE_URL": self.plivo_api_base_url,
+        }
+        for name, url in urls.items():
+            if url is not None and urlsplit(url).scheme not in WEB_SCHEMES:
+                raise SettingsError(f"{name} must be an http:// or https:// URL")
+
+
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or not raw.strip():
@@ -105,6 +181,7 @@ class ServerSettings:
     cluster_url: str | None = None
     public_url: str | None = None
     host_id: str | None = None
+    telephony: TelephonySettings = field(default_factory=TelephonySettings)
 
     @classmethod
     def from_env(
@@ -126,6 +203,7 @@ class ServerSettings:
             "cluster_url": env.get("RTVI_CLUSTER_URL") or None,
             "public_url": env.get("RTVI_PUBLIC_URL") or None,
             "host_id": env.get("RTVI_HOST_ID") or None,
+            "telephony": TelephonySettings.from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -157,3 +235,4 @@ class ServerSettings:
             raise SettingsError("RTVI_HOST_ID must be 1-64 letters, digits, '.', '_' or '-'")
         if self.public_url is not None and urlsplit(self.public_url).scheme not in WEB_SCHEMES:
             raise SettingsError("RTVI_PUBLIC_URL must be an http:// or https:// URL")
+        self.telephony.check()

@@ -18,12 +18,14 @@ from rtvi_server.patches import self_check
 from rtvi_server.server.auth import require_bearer
 from rtvi_server.server.errors import install_error_handlers
 from rtvi_server.server.openapi import document_models
+from rtvi_server.server.routes.calls import PlaceCall, PlacedCall, calls_router
 from rtvi_server.server.routes.control import control_router
 from rtvi_server.server.routes.ops import ops_router
 from rtvi_server.server.routes.page import mount_static, page_router
 from rtvi_server.server.routes.sessions import sessions_router
 from rtvi_server.server.routes.signalling import signalling_router, socket_router
 from rtvi_server.server.routes.start import start_router
+from rtvi_server.server.routes.telephony import telephony_router
 from rtvi_server.sessions import (
     CandidatePatch,
     ErrorBody,
@@ -44,6 +46,7 @@ from rtvi_server.sessions.api import (
     RTVIReply,
     SocketStartResponse,
 )
+from rtvi_server.sessions.telephony import check_numbers
 from rtvi_server.settings import ServerSettings, SettingsError
 
 DOCUMENTED = (
@@ -61,6 +64,8 @@ DOCUMENTED = (
     ConfigUpdate,
     ActionCall,
     RTVIReply,
+    PlaceCall,
+    PlacedCall,
 )
 
 
@@ -100,6 +105,7 @@ def create_app(
 ) -> FastAPI:
     """The app serving ``backend`` (by default, sessions in this process)."""
     settings.check()
+    check_numbers(settings.telephony.numbers)
     sessions: SessionBackend = backend or LocalBackend(settings, ice_host=settings.ice_host)
 
     @asynccontextmanager
@@ -122,10 +128,17 @@ def create_app(
     )
 
     guarded = [Depends(require_bearer(settings.api_key))]
-    own = (start_router(), signalling_router(), sessions_router(), control_router())
+    own = (
+        start_router(),
+        signalling_router(),
+        sessions_router(),
+        control_router(),
+        calls_router(),
+    )
     for router in (*own, *routers):
         app.include_router(router, dependencies=guarded)
     app.include_router(socket_router())
+    app.include_router(telephony_router())  # signed by the providers, not the bearer key
     app.include_router(ops_router())
     app.include_router(page_router())
     mount_static(app)

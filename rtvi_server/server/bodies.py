@@ -34,8 +34,8 @@ def parse_json(raw: bytes) -> object:
     return value
 
 
-async def read_json(request: Request, *, max_bytes: int, empty: object = None) -> object:
-    """The request's JSON body; ``empty`` for a body of only whitespace."""
+async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
+    """The request's body, refused with a 413 past ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise APIError(413, f"the body is larger than {max_bytes} bytes", field="body")
@@ -46,7 +46,12 @@ async def read_json(request: Request, *, max_bytes: int, empty: object = None) -
         if size > max_bytes:
             raise APIError(413, f"the body is larger than {max_bytes} bytes", field="body")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, *, max_bytes: int, empty: object = None) -> object:
+    """The request's JSON body; ``empty`` for a body of only whitespace."""
+    raw = await read_bytes(request, max_bytes=max_bytes)
     if not raw.strip():
         return empty
     return parse_json(raw)

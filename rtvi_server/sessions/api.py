@@ -18,8 +18,15 @@ from urllib.parse import urlsplit
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
-TransportName = Literal["webrtc", "websocket", "daily"]
-TRANSPORT_NAMES: tuple[TransportName, ...] = ("webrtc", "websocket", "daily")
+TransportName = Literal["webrtc", "websocket", "daily", "twilio", "telnyx", "plivo"]
+TRANSPORT_NAMES: tuple[TransportName, ...] = (
+    "webrtc",
+    "websocket",
+    "daily",
+    "twilio",
+    "telnyx",
+    "plivo",
+)
 
 
 class APIError(Exception):

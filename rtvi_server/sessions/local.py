@@ -7,6 +7,7 @@ here through the :class:`~rtvi_server.sessions.api.SessionBackend` methods.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -72,7 +73,7 @@ class LocalBackend:
             reclaims=lambda: self.reclaimer.runs,
         )
         self._kinds = transport_kinds(
-            host_addresses_for(ice_host or settings.host), settings.ice_servers
+            host_addresses_for(ice_host or settings.host), settings.ice_servers, settings.telephony
         )
         self._limits = StartLimits(
             bots_dir=settings.bots_dir,
@@ -279,7 +280,8 @@ class LocalBackend:
         try:
             await link.accept_socket(websocket)
         except APIError:
-            await websocket.close(code=4409)
+            with contextlib.suppress(RuntimeError):  # the link may have closed it already
+                await websocket.close(code=4409)
             return
         await session.start_bot()
         await session.wait_ended()

@@ -76,6 +76,8 @@ class Session:
         assert self._activity is not None
         assert self._link is not None
         worker.add_observer(self._activity)
+        for observer in self._link.observers():
+            worker.add_observer(observer)
 
         @bot.rtvi.event_handler("on_disconnect_requested")
         async def on_disconnect(_rtvi: Any) -> None:

@@ -1,4 +1,4 @@
-"""Tools for testing bots: an in-memory transport and transcript checks."""
+"""Tools for testing bots: an in-memory transport, a phone call, transcript checks."""
 
 from rtvi_server.testing.bot_harness import BotHarness
 from rtvi_server.testing.memory_transport import (
@@ -8,6 +8,7 @@ from rtvi_server.testing.memory_transport import (
     Recording,
     read_wav_pcm16,
 )
+from rtvi_server.testing.phone import PhoneCall
 from rtvi_server.testing.wer import normalize_words, word_error_rate
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "MemoryInputTransport",
     "MemoryOutputTransport",
     "MemoryTransport",
+    "PhoneCall",
     "Recording",
     "normalize_words",
     "read_wav_pcm16",

@@ -44,7 +44,7 @@ def test_the_start_payload_is_documented_field_by_field(document):
 def test_every_route_documents_its_answer_and_its_bodies(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            assert "200" in operation["responses"], (method, path)
+            assert {"200", "201"} & set(operation["responses"]), (method, path)
             if method in ("post", "patch") and path != "/start" and path != "/connect":
                 assert "requestBody" in operation, (method, path)
     offer = document["paths"]["/sessions/{session_id}/api/offer"]

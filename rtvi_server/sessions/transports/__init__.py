@@ -14,17 +14,23 @@ from rtvi_server.sessions.transports.webrtc import (
     host_addresses_for,
 )
 from rtvi_server.sessions.transports.websocket import WebSocketKind, WebSocketLink
-from rtvi_server.settings import IceServerSetting
+from rtvi_server.settings import IceServerSetting, TelephonySettings
 
 
 def transport_kinds(
-    host_addresses: Sequence[str] | None, ice_servers: Sequence[IceServerSetting] = ()
+    host_addresses: Sequence[str] | None,
+    ice_servers: Sequence[IceServerSetting] = (),
+    telephony: TelephonySettings | None = None,
 ) -> Mapping[str, TransportKind]:
     """Every transport kind, by the name a start payload uses."""
+    from rtvi_server.sessions.telephony import PROVIDERS, ProviderAPI, TelephonyKind
+
+    api = ProviderAPI(telephony or TelephonySettings())
     kinds: list[TransportKind] = [
         WebRTCKind(host_addresses, ice_servers),
         WebSocketKind(),
         DailyKind(),
+        *(TelephonyKind(provider, api) for provider in PROVIDERS),
     ]
     return {kind.name: kind for kind in kinds}
 

@@ -9,6 +9,7 @@ session and the backend never ask which transport a session uses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from rtvi_server.protocol import JSONObject
@@ -48,6 +49,10 @@ class Link:
 
     def start_answer(self, session_id: str) -> StartAnswer:
         raise NotImplementedError
+
+    def observers(self) -> Sequence[Any]:
+        """pipecat observers the session adds to its bot's pipeline for this link."""
+        return ()
 
     def _unsupported(self, what: str) -> APIError:
         return APIError(409, f"this session does not use {what}", field="transport")

@@ -22,6 +22,7 @@ from pipecat.frames.frames import (
     OutputTransportMessageFrame,
     OutputTransportMessageUrgentFrame,
 )
+from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.serializers.protobuf import ProtobufFrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 from starlette.websockets import WebSocketState
@@ -116,23 +117,22 @@ class PendingSocket:
             await self._socket.close(code=code)
 
 
-class WebSocketLink(Link):
-    """A session's WebSocket; the client's socket arrives after ``/start``."""
+class SocketLink(Link):
+    """A session whose client is a WebSocket that connects after the session starts:
+    pipecat's FastAPI transport over a :class:`PendingSocket`, with ``serializer``
+    deciding what travels on it."""
 
-    name: TransportName = "websocket"
-
-    def __init__(self) -> None:
+    def __init__(self, serializer: FrameSerializer, in_rate: int, out_rate: int) -> None:
         self._socket = PendingSocket()
-        self._serializer = ProtobufFrameSerializer()
         self._transport = FastAPIWebsocketTransport(
             self._socket,  # type: ignore[arg-type]  # the socket interface pipecat uses
             FastAPIWebsocketParams(
                 audio_in_enabled=True,
-                audio_in_sample_rate=INPUT_SAMPLE_RATE,
+                audio_in_sample_rate=in_rate,
                 audio_out_enabled=True,
-                audio_out_sample_rate=OUTPUT_SAMPLE_RATE,
+                audio_out_sample_rate=out_rate,
                 add_wav_header=False,
-                serializer=TolerantProtobufSerializer(),
+                serializer=serializer,
             ),
         )
 
@@ -144,6 +144,30 @@ class WebSocketLink(Link):
     def connected(self) -> bool:
         return self._socket.bound
 
+    def _open(self) -> bool:
+        return (
+            self._socket.client_state == WebSocketState.CONNECTED
+            and self._socket.application_state == WebSocketState.CONNECTED
+        )
+
+    def is_alive(self) -> bool:
+        return not self._socket.bound or self._open()
+
+    async def close(self) -> None:
+        if self._open():
+            with contextlib.suppress(RuntimeError):  # already closing
+                await self._socket.close(code=1000)
+
+
+class WebSocketLink(SocketLink):
+    """A session's WebSocket; the client's socket arrives after ``/start``."""
+
+    name: TransportName = "websocket"
+
+    def __init__(self) -> None:
+        super().__init__(TolerantProtobufSerializer(), INPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
+        self._serializer = ProtobufFrameSerializer()
+
     def start_answer(self, session_id: str) -> StartAnswer:
         return StartAnswer(
             session_id=session_id, transport="websocket", ws_path=f"/sessions/{session_id}/ws"
@@ -153,26 +177,12 @@ class WebSocketLink(Link):
         self._socket.bind(websocket)
         await websocket.accept()
 
-    def _open(self) -> bool:
-        return (
-            self._socket.client_state == WebSocketState.CONNECTED
-            and self._socket.application_state == WebSocketState.CONNECTED
-        )
-
     async def send(self, message: JSONObject) -> None:
         if not self._open():
             return
         data = await self._serializer.serialize(OutputTransportMessageUrgentFrame(message=message))
         if isinstance(data, bytes):
             await self._socket.send_bytes(data)
-
-    def is_alive(self) -> bool:
-        return not self._socket.bound or self._open()
-
-    async def close(self) -> None:
-        if self._open():
-            with contextlib.suppress(RuntimeError):  # already closing
-                await self._socket.close(code=1000)
 
 
 class WebSocketKind:
