@@ -18,6 +18,7 @@ from rtvi_server.patches import self_check
 from rtvi_server.server.auth import require_bearer
 from rtvi_server.server.errors import install_error_handlers
 from rtvi_server.server.openapi import document_models
+from rtvi_server.server.routes.action import action_router
 from rtvi_server.server.routes.calls import PlaceCall, PlacedCall, calls_router
 from rtvi_server.server.routes.control import control_router
 from rtvi_server.server.routes.ops import ops_router
@@ -43,6 +44,7 @@ from rtvi_server.sessions.api import (
     ActionCall,
     ConfigUpdate,
     Done,
+    HTTPActions,
     RTVIReply,
     SocketStartResponse,
 )
@@ -64,6 +66,7 @@ DOCUMENTED = (
     ConfigUpdate,
     ActionCall,
     RTVIReply,
+    HTTPActions,
     PlaceCall,
     PlacedCall,
 )
@@ -134,6 +137,7 @@ def create_app(
         sessions_router(),
         control_router(),
         calls_router(),
+        action_router(),
     )
     for router in (*own, *routers):
         app.include_router(router, dependencies=guarded)

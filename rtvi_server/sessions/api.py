@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
-TransportName = Literal["webrtc", "websocket", "daily", "twilio", "telnyx", "plivo"]
+TransportName = Literal["webrtc", "websocket", "daily", "twilio", "telnyx", "plivo", "text"]
 TRANSPORT_NAMES: tuple[TransportName, ...] = (
     "webrtc",
     "websocket",
@@ -26,6 +26,7 @@ TRANSPORT_NAMES: tuple[TransportName, ...] = (
     "twilio",
     "telnyx",
     "plivo",
+    "text",
 )
 
 
@@ -350,6 +351,17 @@ class ActionCall(BaseModel):
     service: str
     action: str
     arguments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class HTTPActions(BaseModel):
+    """``POST /action``: the client's ``requestData`` (the bot's start payload:
+    ``bot_profile``, ``services``, ``config`` ...) with the action messages to run."""
+
+    model_config = ConfigDict(extra="allow")
+
+    actions: list[dict[str, Any]] = Field(
+        description='[{"label": "rtvi-ai", "type": "action", "id": ..., "data": {...}}]'
+    )
 
 
 class RTVIReply(BaseModel):

@@ -114,8 +114,8 @@ async def test_every_route_needs_the_token_except_the_open_ones(api):
         for method in item
     ]
     # start, connect, 4 signalling, 3 sessions, 5 control, health, ready, metrics, calls,
-    # and 4 telephony webhooks (signed by their provider instead: 403 unsigned, key or not)
-    assert len(routes) == 22
+    # action, and 4 telephony webhooks (signed by their provider: 403 unsigned, key or not)
+    assert len(routes) == 23
     for method, path in routes:
         status, reply, headers = await call(api.url, method, path, {})
         if path.startswith("/telephony/"):

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from rtvi_server.sessions.transports.base import Link, TransportKind
 from rtvi_server.sessions.transports.daily import DailyKind, DailyLink
+from rtvi_server.sessions.transports.text import TextKind, TextLink
 from rtvi_server.sessions.transports.webrtc import (
     BadOfferError,
     UnknownPeerError,
@@ -30,6 +31,7 @@ def transport_kinds(
         WebRTCKind(host_addresses, ice_servers),
         WebSocketKind(),
         DailyKind(),
+        TextKind(),
         *(TelephonyKind(provider, api) for provider in PROVIDERS),
     ]
     return {kind.name: kind for kind in kinds}
@@ -39,6 +41,7 @@ __all__ = [
     "BadOfferError",
     "DailyLink",
     "Link",
+    "TextLink",
     "TransportKind",
     "UnknownPeerError",
     "WebRTCLink",

@@ -122,14 +122,16 @@ class SocketLink(Link):
     pipecat's FastAPI transport over a :class:`PendingSocket`, with ``serializer``
     deciding what travels on it."""
 
-    def __init__(self, serializer: FrameSerializer, in_rate: int, out_rate: int) -> None:
+    def __init__(
+        self, serializer: FrameSerializer, in_rate: int, out_rate: int, *, audio: bool = True
+    ) -> None:
         self._socket = PendingSocket()
         self._transport = FastAPIWebsocketTransport(
             self._socket,  # type: ignore[arg-type]  # the socket interface pipecat uses
             FastAPIWebsocketParams(
-                audio_in_enabled=True,
+                audio_in_enabled=audio,
                 audio_in_sample_rate=in_rate,
-                audio_out_enabled=True,
+                audio_out_enabled=audio,
                 audio_out_sample_rate=out_rate,
                 add_wav_header=False,
                 serializer=serializer,
