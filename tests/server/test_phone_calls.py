@@ -161,3 +161,40 @@ async def test_the_caller_speaking_over_the_bot_clears_its_audio(phone_server, f
             await eventually(lambda: phone.clears > before, what="a clear", timeout=10)
             await phone.hang_up()
         await ended(http, server, session_id)
+
+
+async def test_a_dialled_call_answers_and_the_operator_makes_the_bot_speak(
+    phone_server, whisper, fixtures
+):
+    server, carriers, _ = phone_server
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        body = {"provider": "twilio", "to": "+15550142424", "from": NUMBERS["twilio"]}
+        async with http.post(f"{server.url}/calls", json=body) as r:
+            placed = await r.json()
+            assert r.status == 201, placed
+        dial = carriers.of("twilio", "dial")[-1]
+        stream = stream_of("twilio", dial.body["Twiml"])  # what Twilio runs once answered
+        async with PhoneCall("twilio", stream) as phone:
+            await phone.play_wav(fixtures / "espeak_ng_weather_question.wav")
+            await phone.silence(1.5)
+            await phone.wait_for_marks(1, timeout=90)
+            answered = heard(whisper, phone.bot_pcm())
+            assert word_error_rate("".join(REPLY), answered) <= 0.25, answered
+
+            before = len(phone.bot_audio)
+            say = {
+                "service": "tts",
+                "action": "say",
+                "arguments": [{"name": "text", "value": "Thank you for calling, goodbye."}],
+            }
+            url = f"{server.url}/sessions/{placed['session_id']}/action"
+            async with http.post(url, json=say) as r:
+                reply = await r.json()
+            assert (r.status, reply["type"]) == (200, "action-response"), reply
+            await phone.wait_for_marks(2, timeout=60)
+            said = heard(whisper, phone.bot_pcm()[before * 2 * 2 :])  # 8 kHz mu-law -> 16 kHz
+            assert word_error_rate("thank you for calling goodbye", said) <= 0.25, said
+            await phone.hang_up()
+        info = await ended(http, server, placed["session_id"])
+        assert info["end_reason"] == "client_gone"
