@@ -109,3 +109,50 @@ def test_the_ended_records_are_bounded_by_count_and_age():
     now[0] = 1063.5
     assert [r.id for r in store.all()] == ["s4"]  # the others are past 60 s
     assert store.get("s3") is None
+
+
+async def test_phone_call_and_http_action_sessions_are_released_too(fixtures):
+    from rtvi_server.settings import TelephonySettings
+    from rtvi_server.testing.phone import PhoneCall
+
+    from ..support.carriers import CarrierStandIn
+    from ..support.phone_webhooks import Signer, stream_of
+
+    carriers = await CarrierStandIn().start()
+    signer = Signer()
+    env = signer.env(carriers.url)
+    telephony = TelephonySettings.from_env(env)
+    settings = ServerSettings(
+        bots_dir=ROOT / "tests" / "server" / "bots", default_profile="echo", telephony=telephony
+    )
+    app = create_app(settings)
+    backend = app.state.backend
+    refs = watch_sessions(backend)
+    try:
+        async with serving(app) as url, aiohttp.ClientSession() as http:
+            for i, provider in enumerate(("twilio", "telnyx", "plivo") * 2):
+                hook = f"{url}/telephony/{provider}"
+                _, markup = await signer.post(http, hook, provider, signer.form(provider, "+1555"))
+                async with PhoneCall(provider, stream_of(provider, markup)) as phone:
+                    await phone.silence(0.3)
+                    if i % 2:  # the caller hangs up, or the operator ends the call
+                        await phone.hang_up()
+                    else:
+                        (live,) = [s.id for s in backend.manager.live()]
+                        await http.delete(f"{url}/sessions/{live}")
+                        await carriers.wait_for(provider, "hang_up", phone.call_id)
+                await eventually(lambda: backend.manager.active == 0, what="the call ending")
+            body = {
+                "actions": [
+                    {"type": "action", "id": "a1", "data": {"service": "llm", "action": "x"}}
+                ]
+            }
+            for _ in range(3):
+                async with http.post(f"{url}/action", json=body) as r:
+                    assert r.status == 200
+            await eventually(lambda: backend.manager.active == 0, what="every session ending")
+    finally:
+        await carriers.stop()
+    gc.collect()
+    assert len(refs) == 9
+    assert [i for i, group in enumerate(refs) for ref in group if ref() is not None] == []

@@ -44,7 +44,8 @@ def _actions(raw: object) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 400, "each action is an RTVI action message with an id", field=f"actions[{i}]"
             )
     payload = {k: v for k, v in raw.items() if k not in CLIENT_KEYS}
-    return actions, {**payload, "transport": "text"}
+    labelled = [{**action, "label": "rtvi-ai"} for action in actions]  # RTVI's envelope
+    return labelled, {**payload, "transport": "text"}
 
 
 def sse_event(message: dict[str, Any]) -> bytes:

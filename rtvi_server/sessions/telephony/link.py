@@ -150,7 +150,7 @@ class TelephonyLink(SocketLink):
         )
 
     async def accept_socket(self, websocket: Any) -> None:
-        if self._socket.bound:
+        if self.socket.bound:
             raise APIError(409, "this call's media stream is already connected", field="session_id")
         await websocket.accept()
         call = await _read_call_start(websocket)
@@ -160,7 +160,7 @@ class TelephonyLink(SocketLink):
             raise APIError(400, f"not a {self.name} media stream", field="transport")
         self.call = call
         await self._call_serializer.begin(call)
-        self._socket.bind(websocket)
+        self.socket.bind(websocket)
         logger.info(f"{call.provider} call {call.call_id}: media stream {call.stream_id} connected")
 
     def stream_event(self, event: dict[str, Any]) -> bool:
@@ -175,12 +175,12 @@ class TelephonyLink(SocketLink):
         return False
 
     async def send_mark(self) -> None:
-        if self.call is None or not self._open():
+        if self.call is None or not self.socket_open():
             return
         self.marks_sent += 1
         message = mark_message(self.call, f"utterance-{self.marks_sent}")
         with contextlib.suppress(RuntimeError, ConnectionError):
-            await self._socket.send_text(json.dumps(message))
+            await self.socket.send_text(json.dumps(message))
 
     async def send(self, message: JSONObject) -> None:
         return None  # a phone has no data channel: RTVI messages stay on the server

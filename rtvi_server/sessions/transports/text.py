@@ -105,7 +105,7 @@ class TextLink(SocketLink):
         )
 
     async def accept_socket(self, websocket: Any) -> None:
-        self._socket.bind(websocket)
+        self.socket.bind(websocket)
         await websocket.accept()
 
     async def before_first_message(self) -> None:
@@ -121,9 +121,9 @@ class TextLink(SocketLink):
         await self.send({"label": "rtvi-ai", "type": FLUSHED, "id": request_id})
 
     async def send(self, message: JSONObject) -> None:
-        if self._open():
+        if self.socket_open():
             with contextlib.suppress(RuntimeError, ConnectionError):
-                await self._socket.send_text(json.dumps(message))
+                await self.socket.send_text(json.dumps(message))
 
 
 class TextKind:

@@ -74,47 +74,47 @@ class PendingSocket:
     """
 
     def __init__(self) -> None:
-        self._socket: Any = None
+        self.socket: Any = None
         self._bound = asyncio.Event()
         self.headers: dict[str, str] = {}
 
     def bind(self, websocket: Any) -> None:
-        if self._socket is not None:
+        if self.socket is not None:
             raise APIError(409, "this session's socket is already connected", field="session_id")
-        self._socket = websocket
+        self.socket = websocket
         self.headers = dict(getattr(websocket, "headers", {}) or {})
         self._bound.set()
 
     @property
     def bound(self) -> bool:
-        return self._socket is not None
+        return self.socket is not None
 
     @property
     def client_state(self) -> WebSocketState:
-        return WebSocketState.CONNECTING if self._socket is None else self._socket.client_state
+        return WebSocketState.CONNECTING if self.socket is None else self.socket.client_state
 
     @property
     def application_state(self) -> WebSocketState:
-        if self._socket is None:
+        if self.socket is None:
             return WebSocketState.CONNECTING
-        state: WebSocketState = self._socket.application_state
+        state: WebSocketState = self.socket.application_state
         return state
 
     async def receive(self) -> Any:
         await self._bound.wait()
-        return await self._socket.receive()
+        return await self.socket.receive()
 
     async def send_bytes(self, data: bytes) -> None:
-        if self._socket is not None:
-            await self._socket.send_bytes(data)
+        if self.socket is not None:
+            await self.socket.send_bytes(data)
 
     async def send_text(self, data: str) -> None:
-        if self._socket is not None:
-            await self._socket.send_text(data)
+        if self.socket is not None:
+            await self.socket.send_text(data)
 
     async def close(self, code: int = 1000) -> None:
-        if self._socket is not None:
-            await self._socket.close(code=code)
+        if self.socket is not None:
+            await self.socket.close(code=code)
 
 
 class SocketLink(Link):
@@ -125,9 +125,9 @@ class SocketLink(Link):
     def __init__(
         self, serializer: FrameSerializer, in_rate: int, out_rate: int, *, audio: bool = True
     ) -> None:
-        self._socket = PendingSocket()
+        self.socket = PendingSocket()
         self._transport = FastAPIWebsocketTransport(
-            self._socket,  # type: ignore[arg-type]  # the socket interface pipecat uses
+            self.socket,  # type: ignore[arg-type]  # the socket interface pipecat uses
             FastAPIWebsocketParams(
                 audio_in_enabled=audio,
                 audio_in_sample_rate=in_rate,
@@ -144,21 +144,21 @@ class SocketLink(Link):
 
     @property
     def connected(self) -> bool:
-        return self._socket.bound
+        return self.socket.bound
 
-    def _open(self) -> bool:
+    def socket_open(self) -> bool:
         return (
-            self._socket.client_state == WebSocketState.CONNECTED
-            and self._socket.application_state == WebSocketState.CONNECTED
+            self.socket.client_state == WebSocketState.CONNECTED
+            and self.socket.application_state == WebSocketState.CONNECTED
         )
 
     def is_alive(self) -> bool:
-        return not self._socket.bound or self._open()
+        return not self.socket.bound or self.socket_open()
 
     async def close(self) -> None:
-        if self._open():
+        if self.socket_open():
             with contextlib.suppress(RuntimeError):  # already closing
-                await self._socket.close(code=1000)
+                await self.socket.close(code=1000)
 
 
 class WebSocketLink(SocketLink):
@@ -176,15 +176,15 @@ class WebSocketLink(SocketLink):
         )
 
     async def accept_socket(self, websocket: Any) -> None:
-        self._socket.bind(websocket)
+        self.socket.bind(websocket)
         await websocket.accept()
 
     async def send(self, message: JSONObject) -> None:
-        if not self._open():
+        if not self.socket_open():
             return
         data = await self._serializer.serialize(OutputTransportMessageUrgentFrame(message=message))
         if isinstance(data, bytes):
-            await self._socket.send_bytes(data)
+            await self.socket.send_bytes(data)
 
 
 class WebSocketKind:
