@@ -107,9 +107,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(side: str, port: int, turn_end: str) -> subprocess.Popen[bytes]:
+def launch(side: str, port: int, turn_end: str, loop: str = "asyncio") -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "BENCH_LOOP": loop,
+        "RTVI_EVENT_LOOP": loop,
         "BENCH_TURN_END": turn_end,
         "PYTHONPATH": str(ROOT),
         "RTVI_IDLE_TIMEOUT": "0",
@@ -249,10 +251,16 @@ def room_tone(seconds: float) -> bytes:
 
 
 async def run_side(
-    side: str, sessions: int, turns: int, gap: float, listen_secs: float, turn_end: str
+    side: str,
+    sessions: int,
+    turns: int,
+    gap: float,
+    listen_secs: float,
+    turn_end: str,
+    loop: str = "asyncio",
 ) -> SideResult:
     port = free_port()
-    proc = launch(side, port, turn_end)
+    proc = launch(side, port, turn_end, loop)
     url = f"http://127.0.0.1:{port}"
     result = SideResult(side, sessions)
     speech = read_wav_pcm16(FIXTURE)
@@ -360,7 +368,7 @@ async def main_async(args: argparse.Namespace) -> list[SideResult]:
         for side in order:
             print(f"-- {side}: {n} session(s)", flush=True)
             results.append(
-                await run_side(side, n, args.turns, args.gap, args.listen, args.turn_end)
+                await run_side(side, n, args.turns, args.gap, args.listen, args.turn_end, args.loop)
             )
     return results
 
@@ -385,6 +393,12 @@ def main() -> None:
         default="smart-turn",
         help="how user turns end on both sides: pipecat's default Smart Turn model, or the VAD",
     )
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="the event loop both servers run on (uvloop: pip install uvloop)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from rtvi_server.patches.aioice import use_by_default
@@ -396,6 +410,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "stop_secs": STOP_SECS,
         "turn_end": args.turn_end,
+        "loop": args.loop,
         "results": [r.summary() for r in results],
     }
     (args.out / "latest.json").write_text(json.dumps(report, indent=1))

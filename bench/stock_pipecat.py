@@ -109,7 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=7870)
     args = parser.parse_args()
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+    loop = os.environ.get("BENCH_LOOP", "asyncio")  # the same loop as our side's
+    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning", loop=loop)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
             "RTVI_MAX_ENDED_RECORDS (10000), RTVI_LOG_LEVEL (INFO), RTVI_MALLOC_ARENAS (2; 0 "
             "keeps glibc's), RTVI_DRAIN_GRACE (0; seconds SIGTERM lets live sessions finish), "
             "RTVI_ICE_SERVERS (STUN/TURN, a JSON list), RTVI_CLUSTER_URL (redis://...: join a "
-            "cluster), RTVI_PUBLIC_URL, RTVI_HOST_ID, and the provider keys listed in "
-            ".env.example."
+            "cluster), RTVI_PUBLIC_URL, RTVI_HOST_ID, RTVI_EVENT_LOOP (asyncio or uvloop), "
+            "RTVI_TELEPHONY_URL and RTVI_TELEPHONY_NUMBERS (phone calls), and the provider "
+            "keys listed in .env.example."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -153,7 +154,13 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  API docs:         {url}/docs", flush=True)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     server = _draining_server_class()(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            loop=settings.event_loop,
+        )
     )
     server.drain = app.state.backend.drain
     server.grace = settings.drain_grace_secs

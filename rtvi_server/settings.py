@@ -7,6 +7,7 @@ environment on its own.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import os
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 MAX_BODY_BYTES = 64 * 1024
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 WEB_SCHEMES = ("http", "https")
+EVENT_LOOPS = ("asyncio", "uvloop")
 HOST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -182,6 +184,8 @@ class ServerSettings:
     public_url: str | None = None
     host_id: str | None = None
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
+    #: ``asyncio`` (default) or ``uvloop`` (``pip install uvloop``): the serving loop.
+    event_loop: str = "asyncio"
 
     @classmethod
     def from_env(
@@ -204,6 +208,7 @@ class ServerSettings:
             "public_url": env.get("RTVI_PUBLIC_URL") or None,
             "host_id": env.get("RTVI_HOST_ID") or None,
             "telephony": TelephonySettings.from_env(env),
+            "event_loop": env.get("RTVI_EVENT_LOOP") or "asyncio",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -236,3 +241,7 @@ class ServerSettings:
         if self.public_url is not None and urlsplit(self.public_url).scheme not in WEB_SCHEMES:
             raise SettingsError("RTVI_PUBLIC_URL must be an http:// or https:// URL")
         self.telephony.check()
+        if self.event_loop not in EVENT_LOOPS:
+            raise SettingsError(f"RTVI_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}")
+        if self.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            raise SettingsError("RTVI_EVENT_LOOP=uvloop needs the uvloop package installed")

@@ -75,3 +75,31 @@ def test_cluster_mode_and_workers_do_not_mix():
 
     with pytest.raises(SettingsError, match="--workers"):
         create_backend(settings(RTVI_CLUSTER_URL="redis://127.0.0.1:6379/0"), workers=2)
+
+
+def test_telephony_settings_are_read_with_the_providers_usual_names(tmp_path):
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text('{"+15550100100": {"bot_profile": "sales"}}')
+    env = {
+        "TWILIO_ACCOUNT_SID": "AC1",
+        "TWILIO_AUTH_TOKEN": "secret-1",
+        "TWILIO_API_BASE_URL": "http://127.0.0.9:1",
+        "TELNYX_API_KEY": "secret-2",
+        "PLIVO_AUTH_ID": "MA1",
+        "RTVI_TELEPHONY_NUMBERS": f"@{numbers}",
+    }
+    t = ServerSettings.from_env(env).telephony
+    assert (t.twilio_account_sid, t.twilio_api_base_url) == ("AC1", "http://127.0.0.9:1")
+    assert t.telnyx_api_base_url == "https://api.telnyx.com"
+    assert t.numbers == {"+15550100100": {"bot_profile": "sales"}}
+    assert "secret" not in repr(t)
+    with pytest.raises(SettingsError, match="PLIVO_API_BASE_URL"):
+        ServerSettings.from_env({"PLIVO_API_BASE_URL": "ftp://x"}).check()
+    with pytest.raises(SettingsError, match="cannot read"):
+        ServerSettings.from_env({"RTVI_TELEPHONY_NUMBERS": "@/no/such/file.json"})
+
+
+def test_the_event_loop_is_asyncio_or_uvloop():
+    assert ServerSettings.from_env({}).event_loop == "asyncio"
+    with pytest.raises(SettingsError, match="RTVI_EVENT_LOOP"):
+        ServerSettings.from_env({"RTVI_EVENT_LOOP": "trio"}).check()

@@ -23,6 +23,10 @@ from rtvi_server.patches.pipecat import smart_turn_prediction
 MODEL_SAMPLE_RATE = 16000
 
 _lock = threading.Lock()
+#: One inference at a time: each already uses every core (pipecat sets ONNX Runtime's
+#: intra-op threads to the CPU count), so concurrent runs only contend, and each
+#: concurrent run would grow ONNX Runtime's arena by its own working set for good.
+_run_lock = threading.Lock()
 _shared: Any = None
 
 
@@ -49,4 +53,6 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
             import soxr
 
             audio_array = soxr.resample(audio_array, self.sample_rate, MODEL_SAMPLE_RATE)
-        return smart_turn_prediction(shared_smart_turn(), audio_array)
+        model = shared_smart_turn()
+        with _run_lock:
+            return smart_turn_prediction(model, audio_array)
