@@ -145,6 +145,33 @@ def session_case(rng: random.Random, session_ids: list[str]) -> Case:
     return Case(method, f"/sessions/{tail}")
 
 
+def phone_case(rng: random.Random, session_ids: list[str]) -> Case:
+    """Voice webhooks (unsigned or mis-signed), dial-outs, and seed HTTP actions."""
+    roll = rng.random()
+    if roll < 0.4:
+        provider = rng.choice(("twilio", "telnyx", "plivo", "skype", "twilio/../start"))
+        form = {rng.choice(("To", "From", "CallSid")): str(rng.choice(HOSTILE_STRINGS))}
+        body = "&".join(f"{k}={v}" for k, v in form.items()).encode(errors="replace")
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            rng.choice(("X-Twilio-Signature", "X-Plivo-Signature-V3", "telnyx-signature-ed25519")):
+            "".join(c for c in str(rng.choice(HOSTILE_STRINGS)) if " " <= c <= "~"),
+        }  # fmt: skip
+        return Case("POST", f"/telephony/{provider}", body, headers)
+    if roll < 0.6:
+        sid = rng.choice([*session_ids, "0" * 32])
+        return Case("POST", f"/telephony/plivo/calls/{sid}", b"To=1", {})
+    if roll < 0.8:
+        call = {"provider": "twilio", "to": "+15550100", "from": "+15550101", "bot": {}}
+        keys = ("provider", "to", "from", "bot")
+        return Case("POST", "/calls", json.dumps(mutate(rng, call, keys)).encode())
+    action = {"label": "rtvi-ai", "type": "action", "id": "f", "data": {"service": "llm"}}
+    body = {"actions": [mutate(rng, action, ("type", "id", "data"))], **valid_start(rng)}
+    if rng.random() < 0.5:
+        body = mutate(rng, body, ("actions", "bot_profile", "services", "config"))
+    return Case("POST", "/action", json.dumps(body).encode())
+
+
 def header_case(rng: random.Random) -> Case:
     value = rng.choice(
         ("Bearer ", "Bearer x" * 500, "Basic abc", "\u00ff", "Bearer " + SENTINEL_KEY)
@@ -241,17 +268,52 @@ async def websocket_frames(url: str, rng: random.Random, frames: int, result: Fu
             result.problems.append("the websocket session stopped answering")
 
 
+async def text_frames(url: str, rng: random.Random, frames: int, result: FuzzResult) -> None:
+    """A ``text`` session (RTVI JSON over a WebSocket) fed garbage; it must go on."""
+    async with aiohttp.ClientSession() as http:
+        ws_url = (await start_admitted(http, url, {"transport": "text"}))["ws_url"]
+        async with http.ws_connect(ws_url) as ws:
+            for _ in range(frames):
+                roll = rng.random()
+                if roll < 0.2:
+                    await ws.send_bytes(rng.randbytes(rng.randint(0, 300)))
+                elif roll < 0.4:
+                    await ws.send_str(json.dumps(hostile_value(rng)))
+                else:
+                    kind = rng.choice(("client-ready", "action", "rtvi-server-flush", "x", 5))
+                    message = {"label": "rtvi-ai", "type": kind, "id": hostile_value(rng)}
+                    if rng.random() < 0.7:
+                        message["data"] = hostile_value(rng)
+                    await ws.send_str(json.dumps(message))
+                result.frames += 1
+            after = {"label": "rtvi-ai", "type": "get-config", "id": "after", "data": {}}
+            await ws.send_str(json.dumps(after))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                reply = await ws.receive(timeout=15)
+                if reply.type != aiohttp.WSMsgType.TEXT:
+                    result.problems.append(f"text session closed after garbage: {reply.type}")
+                    return
+                if LEAKS.search(reply.data):
+                    result.problems.append(f"leak in a text message: {reply.data}"[:300])
+                if json.loads(reply.data).get("id") == "after":
+                    return
+            result.problems.append("the text session stopped answering")
+
+
 def case_maker(seed: int) -> Callable[[list[str]], Case]:
     rng = random.Random(seed)
 
     def make(session_ids: list[str]) -> Case:
         roll = rng.random()
-        if roll < 0.4:
+        if roll < 0.35:
             return start_case(rng)
-        if roll < 0.7:
+        if roll < 0.6:
             return offer_case(rng, session_ids)
-        if roll < 0.95:
+        if roll < 0.8:
             return session_case(rng, session_ids)
+        if roll < 0.95:
+            return phone_case(rng, session_ids)
         return header_case(rng)
 
     return make
@@ -273,6 +335,7 @@ async def run_fuzz(
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     await websocket_frames(url, random.Random(seed + 1), frames, result)
+    await text_frames(url, random.Random(seed + 2), frames, result)
     result.seconds = time.monotonic() - t0
     return result
 

@@ -97,6 +97,6 @@ def calls_router() -> APIRouter:
         methods=["POST"],
         summary="Place an outbound phone call to a bot",
         openapi_extra=body(PlaceCall),
-        responses=answers(PlacedCall, 400, 401, 413, 429, 501, 502, 503, ok_status=201),
+        responses=answers(PlacedCall, 400, 401, 413, 429, 502, 503, ok_status=201),
     )
     return router

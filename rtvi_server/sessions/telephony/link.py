@@ -222,9 +222,7 @@ class TelephonyKind:
     def check(self, request: StartRequest) -> None:
         if not self._api.configured(self._provider):
             raise StartError(
-                f"{self._provider} calls are not configured on this server",
-                field="transport",
-                status=501,
+                f"{self._provider} calls are not configured on this server", field="transport"
             )
 
     async def open(self, request: StartRequest, session_id: str) -> TelephonyLink:

@@ -44,7 +44,7 @@ class _Request:
 
 
 def _not_configured(provider: Provider, names: str) -> APIError:
-    return APIError(501, f"{provider} calls need {names} set on the server", field="provider")
+    return APIError(400, f"{provider} calls need {names} set on the server", field="provider")
 
 
 class ProviderAPI:
