@@ -73,9 +73,8 @@ class _Conversation:
             elif _is_flushed(message, flush_id):
                 flushed = True
             elif kind not in NOT_FORWARDED:
-                llm_running = {"bot-llm-started": True, "bot-llm-stopped": False}.get(
-                    str(kind), llm_running
-                )
+                if kind in ("bot-llm-started", "bot-llm-stopped"):
+                    llm_running = kind == "bot-llm-started"
                 yield message
         yield reply
 

@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from .aioserve import serve
+
 
 @dataclass
 class CarrierRequest:
@@ -55,11 +57,7 @@ class CarrierStandIn:
         app.router.add_post("/v2/calls/{call}/actions/hangup", self._telnyx_hang_up)
         app.router.add_post("/v1/Account/{account}/Call/", self._plivo_dial)
         app.router.add_delete("/v1/Account/{account}/Call/{call}/", self._plivo_hang_up)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, self.host, self.port)
         return self
 
     async def stop(self) -> None:

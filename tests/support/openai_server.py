@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .aioserve import serve
+
 
 @dataclass
 class RecordedRequest:
@@ -36,11 +38,7 @@ class OpenAICompatibleServer:
     async def start(self) -> OpenAICompatibleServer:
         app = web.Application()
         app.router.add_post("/{prefix:.*}/chat/completions", self._chat)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def stop(self) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from .aioserve import serve
+
 
 @dataclass
 class Call:
@@ -74,11 +76,7 @@ class CloudFakes:
         app.router.add_post("/openai/v1/audio/speech", self._openai_speech)
         app.router.add_post("/openai/v1/audio/transcriptions", self._openai_transcription)
         app.router.add_post("/anthropic/v1/messages", self._anthropic)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def stop(self) -> None:

@@ -10,16 +10,18 @@ options a client may not write, the operator may.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from rtvi_server.server.bodies import read_json
 from rtvi_server.server.deps import backend_of, settings_of
 from rtvi_server.server.openapi import answers, body
 from rtvi_server.sessions import APIError
-from rtvi_server.sessions.api import ActionCall, ConfigUpdate, RTVIReply
+from rtvi_server.sessions.api import OPERATOR_ROUTES, ActionCall, ConfigUpdate, RTVIReply
 
 ERRORS = (400, 401, 404, 409, 410)
 
@@ -36,40 +38,38 @@ async def _reply(request: Request, session_id: str, type_: str, field: str) -> J
     return JSONResponse(reply)
 
 
+#: RTVI request type -> (summary, the field a refusal names, the request body's model).
+ROUTES: dict[str, tuple[str, str, type[BaseModel] | None]] = {
+    "get-config": ("The session's config", "session_id", None),
+    "describe-config": ("The bot's services and options", "session_id", None),
+    "update-config": (
+        "Update the config (all or nothing), as update-config does",
+        "config",
+        ConfigUpdate,
+    ),
+    "describe-actions": ("The bot's actions", "session_id", None),
+    "action": ("Run an action", "action", ActionCall),
+}
+
+
+def _route(type_: str, field: str) -> Callable[[str, Request], Awaitable[JSONResponse]]:
+    async def serve(session_id: str, request: Request) -> JSONResponse:
+        return await _reply(request, session_id, type_, field)
+
+    return serve
+
+
 def control_router() -> APIRouter:
+    """One route per entry of :data:`OPERATOR_ROUTES` (the path and whether it has a body)."""
     router = APIRouter(tags=["control"])
-    docs: dict[str, Any] = {"responses": answers(RTVIReply, *ERRORS)}
-
-    @router.get("/sessions/{session_id}/config", summary="The session's config", **docs)
-    async def get_config(session_id: str, request: Request) -> JSONResponse:
-        return await _reply(request, session_id, "get-config", "session_id")
-
-    @router.get(
-        "/sessions/{session_id}/config/describe", summary="The bot's services and options", **docs
-    )
-    async def describe_config(session_id: str, request: Request) -> JSONResponse:
-        return await _reply(request, session_id, "describe-config", "session_id")
-
-    @router.post(
-        "/sessions/{session_id}/config",
-        summary="Update the config (all or nothing), as update-config does",
-        openapi_extra=body(ConfigUpdate),
-        **docs,
-    )
-    async def update_config(session_id: str, request: Request) -> JSONResponse:
-        return await _reply(request, session_id, "update-config", "config")
-
-    @router.get("/sessions/{session_id}/actions", summary="The bot's actions", **docs)
-    async def describe_actions(session_id: str, request: Request) -> JSONResponse:
-        return await _reply(request, session_id, "describe-actions", "session_id")
-
-    @router.post(
-        "/sessions/{session_id}/action",
-        summary="Run an action",
-        openapi_extra=body(ActionCall),
-        **docs,
-    )
-    async def run_action(session_id: str, request: Request) -> JSONResponse:
-        return await _reply(request, session_id, "action", "action")
-
+    for type_, (path, with_body) in OPERATOR_ROUTES.items():
+        summary, field, model = ROUTES[type_]
+        router.add_api_route(
+            f"/sessions/{{session_id}}/{path}",
+            _route(type_, field),
+            methods=["POST" if with_body else "GET"],
+            summary=summary,
+            responses=answers(RTVIReply, *ERRORS),
+            openapi_extra=body(model) if model is not None else None,
+        )
     return router

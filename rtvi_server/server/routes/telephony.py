@@ -29,6 +29,7 @@ from rtvi_server.sessions.telephony import (
     MEDIA_TYPE,
     Provider,
     connect_markup,
+    media_answer,
     payload_for_number,
     reject_markup,
 )
@@ -171,9 +172,7 @@ def telephony_router() -> APIRouter:
             return xml(reject_markup("plivo", "rejected"))
         if info.state == "ended" or info.transport != "plivo":
             return xml(reject_markup("plivo", "rejected"))
-        answer = StartAnswer(
-            session_id=session_id, transport="plivo", ws_path=f"/telephony/media/{session_id}"
-        )
+        answer = media_answer("plivo", session_id)
         return xml(connect_markup("plivo", stream_url(request, settings, answer), {}))
 
     @router.websocket("/telephony/media/{session_id}/{token}")

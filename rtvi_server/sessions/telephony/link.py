@@ -71,6 +71,14 @@ def provider_serializer(call: CallStart) -> FrameSerializer:
     )
 
 
+def media_answer(transport: TransportName, session_id: str) -> StartAnswer:
+    """Where a call's media stream connects: ``/telephony/media/{session_id}`` (the
+    route adds the socket's token)."""
+    return StartAnswer(
+        session_id=session_id, transport=transport, ws_path=f"/telephony/media/{session_id}"
+    )
+
+
 class CallSerializer(FrameSerializer):
     """The provider's serializer, chosen once the stream's ``start`` has been read.
 
@@ -145,9 +153,7 @@ class TelephonyLink(SocketLink):
         return (MarkObserver(self),)
 
     def start_answer(self, session_id: str) -> StartAnswer:
-        return StartAnswer(
-            session_id=session_id, transport=self.name, ws_path=f"/telephony/media/{session_id}"
-        )
+        return media_answer(self.name, session_id)
 
     async def accept_socket(self, websocket: Any) -> None:
         if self.socket.bound:
@@ -215,15 +221,18 @@ class TelephonyKind:
     """Sessions answering a phone call through one provider's media streams."""
 
     def __init__(self, provider: Provider, api: ProviderAPI) -> None:
-        self.name: TransportName = provider
-        self._provider = provider
+        self.provider = provider
         self._api = api
 
+    @property
+    def name(self) -> TransportName:
+        return self.provider
+
     def check(self, request: StartRequest) -> None:
-        if not self._api.configured(self._provider):
+        if not self._api.configured(self.provider):
             raise StartError(
-                f"{self._provider} calls are not configured on this server", field="transport"
+                f"{self.provider} calls are not configured on this server", field="transport"
             )
 
     async def open(self, request: StartRequest, session_id: str) -> TelephonyLink:
-        return TelephonyLink(self._provider, self._api)
+        return TelephonyLink(self.provider, self._api)
