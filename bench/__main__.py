@@ -1,14 +1,19 @@
 """rtvi-server against stock pipecat 1.14, alternating in one run.
 
-    .venv/bin/python -m bench                       # full run: 1, 4, 8 sessions
+    .venv/bin/python -m bench                       # full run: 1, 4, 8, 16, 32, 64 sessions
     .venv/bin/python -m bench --sessions 1 --turns 1   # smoke run
 
 For each session count, each side is started fresh as its own server process;
-N aiortc clients (this process) connect over loopback WebRTC and speak a
+N WebRTC clients (this process, aiortc) connect over loopback and speak a
 recorded fixture in real time, turn after turn, while the server's own CPU time
-(/proc) and memory are sampled. Stand-in STT/LLM/TTS answer instantly on both
-sides, so the framework is what is measured. Writes bench/results/latest.json
-and latest.md and prints the table.
+(/proc) and memory are sampled. By default the clients send Opus packets encoded
+once for all of them, paced by one loop, and read the bot's audio level from its
+RTP header instead of decoding it (``--client packets``); ``--client aiortc``
+encodes and decodes per session as the test client does. The client process's
+own CPU is reported beside the server's. Stand-in STT/LLM/TTS answer instantly on
+both sides, so the framework is what is measured. Writes bench/results/latest.json,
+latest.md and latest.png (CPU per frame and p95 turn latency against sessions)
+and prints the table.
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
+from bench.plot import plot
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -53,6 +62,9 @@ class SideResult:
     failed: int = 0
     rss_idle_mb: float = 0.0
     rss_loaded_mb: float = 0.0
+    client: str = "packets"
+    client_listen_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def mem_per_session_mb(self) -> float:
@@ -147,16 +159,37 @@ def launch(side: str, port: int, turn_end: str, loop: str = "asyncio") -> subpro
 
 
 @dataclass
+class Audio:
+    """What the microphones play: PCM for the aiortc client, Opus packets otherwise."""
+
+    speech: bytes | EncodedClip
+    room_tone: bytes | EncodedClip
+    pacer: Pacer | None = None
+    silence: bytes = b""
+
+    @classmethod
+    def for_client(cls, client: str, speech: bytes, room: bytes) -> Audio:
+        if client == "aiortc":
+            return cls(speech, room)
+        return cls(encode_clip(speech), encode_clip(room), Pacer(), silence_packet())
+
+    def client(self, url: str) -> WebRTCTestClient:
+        if self.pacer is None:
+            return WebRTCTestClient(url)
+        microphone = PacketMicrophone(self.pacer, self.silence)
+        return WebRTCTestClient(url, microphone=microphone, decode_bot_audio=False)
+
+
+@dataclass
 class Run:
     """One side's run at one session count: what every session shares."""
 
     side: str
     url: str
-    speech: bytes
+    audio: Audio
     turns: int
     gap: float
     result: SideResult
-    room_tone: bytes = b""
     trailing_secs: float = 0.0
     go: asyncio.Event = field(default_factory=asyncio.Event)
     all_connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -181,7 +214,7 @@ async def one_session_guarded(run: Run) -> None:
 
 async def one_session(run: Run) -> None:
     side, result = run.side, run.result
-    async with WebRTCTestClient(run.url) as client:
+    async with run.audio.client(run.url) as client:
         t0 = time.monotonic()
         if side == "rtvi-server":
             await client.start({})
@@ -196,15 +229,14 @@ async def one_session(run: Run) -> None:
         run.connected += 1
         run.settled()
         # Listening: a quiet room (noise well under the VAD's min_volume) until the turns start.
-        client.microphone.play(run.room_tone)
+        client.microphone.play(run.audio.room_tone)
         await run.go.wait()
         client.microphone.clear()
         for _ in range(run.turns):
-            client.microphone.play(run.speech)
-            client.microphone.finished.clear()
+            client.microphone.play(run.audio.speech)
             await client.microphone.finished.wait()
             # The user stopped where the fixture's speech ends, not at its last sample.
-            stopped = time.monotonic() - run.trailing_secs
+            stopped = client.microphone.finished_at - run.trailing_secs
             deadline = stopped + 5
             onset = None
             while time.monotonic() < deadline:
@@ -250,44 +282,39 @@ def room_tone(seconds: float) -> bytes:
     return rng.normal(0, 30, int(16000 * seconds)).astype(np.int16).tobytes()
 
 
-async def run_side(
-    side: str,
-    sessions: int,
-    turns: int,
-    gap: float,
-    listen_secs: float,
-    turn_end: str,
-    loop: str = "asyncio",
-) -> SideResult:
+async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namespace) -> SideResult:
     port = free_port()
-    proc = launch(side, port, turn_end, loop)
+    proc = launch(side, port, args.turn_end, args.loop)
     url = f"http://127.0.0.1:{port}"
-    result = SideResult(side, sessions)
-    speech = read_wav_pcm16(FIXTURE)
+    result = SideResult(side, sessions, client=args.client)
     try:
         # Warm up (first-use costs: model load, imports), then take the idle baseline.
-        warm = Run(side, url, speech, turns=1, gap=0.5, result=SideResult(side, 1))
+        warm = Run(side, url, audio, turns=1, gap=0.5, result=SideResult(side, 1))
         warm.go.set()
         await one_session_guarded(warm)
         await asyncio.sleep(1.0)
         result.rss_idle_mb = proc_rss_mb(proc.pid)
-        run = Run(side, url, speech, turns=turns, gap=gap, result=result)
-        run.room_tone = room_tone(listen_secs + 60)
-        run.trailing_secs = await trailing_quiet_secs(speech)
+        run = Run(side, url, audio, turns=args.turns, gap=args.gap, result=result)
+        run.trailing_secs = args.trailing_secs
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
         await run.all_connected.wait()
         result.connected = run.connected
-        if listen_secs > 0 and run.connected:
+        if args.listen > 0 and run.connected:
             await asyncio.sleep(1.0)  # every microphone is streaming
-            cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
-            await asyncio.sleep(listen_secs)
-            frames = run.connected * (time.monotonic() - wall0) / FRAME_SECS
-            result.listen_cpu_ms_per_frame = (proc_cpu(proc.pid) - cpu0) / frames * 1000
-        cpu0, wall0 = proc_cpu(proc.pid), time.monotonic()
+            meter = CpuMeter(proc.pid)
+            if side == "rtvi-server" and sessions == args.profile:
+                await profile_listening(proc.pid, args.listen, args.out / f"profile-{sessions}")
+            else:
+                await asyncio.sleep(args.listen)
+            frames = run.connected * meter.wall() / FRAME_SECS
+            result.listen_cpu_ms_per_frame = meter.server() / frames * 1000
+            result.client_listen_cpu = meter.client() / meter.wall()
+        meter = CpuMeter(proc.pid)
         run.go.set()
         await asyncio.gather(*tasks)
-        wall = time.monotonic() - wall0
-        result.cpu_seconds = proc_cpu(proc.pid) - cpu0
+        wall = meter.wall()
+        result.cpu_seconds = meter.server()
+        result.client_cpu = meter.client() / wall
         result.rss_loaded_mb = proc_rss_mb(proc.pid)
         result.audio_seconds = wall * sessions
         result.cpu_ms_per_frame = result.cpu_seconds / (result.audio_seconds / FRAME_SECS) * 1000
@@ -301,12 +328,72 @@ async def run_side(
             proc.kill()
 
 
+async def profile_listening(pid: int, seconds: float, stem: Path) -> None:
+    """Sample the server with py-spy for ``seconds``: collapsed stacks and a summary."""
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
+        print("   (py-spy not installed: pip install py-spy; no profile)", flush=True)
+        await asyncio.sleep(seconds)
+        return
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    raw = stem.with_suffix(".txt")
+    command = [py_spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
+    command += ["--format", "raw", "--nonblocking", "--rate", "200", "-o", str(raw)]
+    spy = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    await spy.wait()
+    if raw.exists():
+        stem.with_suffix(".md").write_text(summarise_profile(raw.read_text()))
+
+
+def summarise_profile(collapsed: str, top: int = 25) -> str:
+    """Where the samples are: by innermost frame (self) and by any frame (inclusive)."""
+    own: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for name in set(frames):
+            anywhere[name] += int(count)
+    lines = [f"{total} samples", "", "| self | function |", "| --- | --- |"]
+    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in own.most_common(top)]
+    lines += ["", "| inclusive | function |", "| --- | --- |"]
+    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in anywhere.most_common(top)]
+    return "\n".join(lines) + "\n"
+
+
+class CpuMeter:
+    """CPU seconds the server process and this client process used since it was made."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._server0 = proc_cpu(pid)
+        self._client0 = time.process_time()
+        self._wall0 = time.monotonic()
+
+    def server(self) -> float:
+        return proc_cpu(self.pid) - self._server0
+
+    def client(self) -> float:
+        return time.process_time() - self._client0
+
+    def wall(self) -> float:
+        return time.monotonic() - self._wall0
+
+
 HEADER = (
     "sessions",
     "side",
     "listening CPU ms / 20 ms frame",
     "conversation CPU ms / 20 ms frame",
     "server CPU",
+    "client CPU, listening / talking",
     "turn latency beyond stop_secs p50 / p95 (ms)",
     "start to bot-ready p95 (ms)",
     "memory / session (MB)",
@@ -330,6 +417,7 @@ def table(results: list[SideResult]) -> str:
                     f"{r.listen_cpu_ms_per_frame:.3f}",
                     f"{r.cpu_ms_per_frame:.3f}",
                     f"{r.cpu_utilisation * 100:.0f}%",
+                    f"{r.client_listen_cpu * 100:.0f}% / {r.client_cpu * 100:.0f}%",
                     f"{s['turn_extra_p50_ms'] or 0:.0f} / {s['turn_extra_p95_ms'] or 0:.0f}",
                     f"{s['start_to_ready_p95_ms'] or 0:.0f}",
                     f"{r.mem_per_session_mb:.1f}",
@@ -362,14 +450,17 @@ def table(results: list[SideResult]) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> list[SideResult]:
+    speech = read_wav_pcm16(FIXTURE)
+    args.trailing_secs = await trailing_quiet_secs(speech)
+    audio = Audio.for_client(args.client, speech, room_tone(args.listen + 60))
     results = []
     for i, n in enumerate(args.sessions):
         order = ["rtvi-server", "stock-pipecat"] if i % 2 == 0 else ["stock-pipecat", "rtvi-server"]
         for side in order:
             print(f"-- {side}: {n} session(s)", flush=True)
-            results.append(
-                await run_side(side, n, args.turns, args.gap, args.listen, args.turn_end, args.loop)
-            )
+            results.append(await run_side(side, n, audio, args))
+    if audio.pacer is not None:
+        await audio.pacer.close()
     return results
 
 
@@ -378,7 +469,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--sessions", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 8]
+        "--sessions",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 4, 8, 16, 32, 64],
     )
     parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
     parser.add_argument(
@@ -399,6 +492,19 @@ def main() -> None:
         default="asyncio",
         help="the event loop both servers run on (uvloop: pip install uvloop)",
     )
+    parser.add_argument(
+        "--client",
+        choices=["packets", "aiortc"],
+        default="packets",
+        help="packets: Opus encoded once, one paced loop, the bot's audio level read from RTP;"
+        " aiortc: each session encodes and decodes (the test client)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=32,
+        help="py-spy the rtvi-server process while this many sessions listen (0: never)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from rtvi_server.patches.aioice import use_by_default
@@ -411,9 +517,11 @@ def main() -> None:
         "stop_secs": STOP_SECS,
         "turn_end": args.turn_end,
         "loop": args.loop,
+        "client": args.client,
         "results": [r.summary() for r in results],
     }
     (args.out / "latest.json").write_text(json.dumps(report, indent=1))
+    plot(report, args.out / "latest.png")
     md = table(results)
     (args.out / "latest.md").write_text(md + "\n")
     print(md)

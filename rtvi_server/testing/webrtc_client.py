@@ -5,6 +5,11 @@ data channel and a microphone track that plays a WAV in real time (then
 silence), keeps the connection alive with ``ping:`` messages, collects every
 RTVI message and the bot's audio, and sends requests. Host candidates are kept
 to 127.0.0.1 so a test never sends traffic beyond loopback.
+
+A load test can hand it another microphone (any aiortc audio track, such as
+one that sends pre-encoded Opus packets) and skip decoding the bot's audio
+(``decode_bot_audio=False``): the bot's sender marks each packet with its
+audio level (RFC 6464), which is all a turn-latency measurement needs.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import fractions
 import itertools
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +33,25 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
 
 from rtvi_server.patches.aioice import host_candidates
-from rtvi_server.sessions.inline_audio import use_pass_through_jitter_buffer
+from rtvi_server.patches.aiortc import replace_jitter_buffer
+from rtvi_server.sessions.inline_audio import (
+    PassThroughJitterBuffer,
+    use_pass_through_jitter_buffer,
+)
 from rtvi_server.testing.memory_transport import read_wav_pcm16
 from rtvi_server.testing.message_log import Message, MessageLog, ReceivesMessages
 
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 LOOPBACK = ["127.0.0.1"]
+# Bot audio louder than this (dBov, RFC 6464 level 0-127 is its negation) is heard
+# as the bot speaking: about what a decoded peak of 500 (of 32767) means for a tone.
+LOUD_DBOV = -40
 
 
 class WavMicrophone(MediaStreamTrack):
@@ -52,6 +66,8 @@ class WavMicrophone(MediaStreamTrack):
         self._start: float | None = None
         self.finished = asyncio.Event()
         self.finished.set()
+        #: When the last queued audio was due to be sent (monotonic seconds).
+        self.finished_at = 0.0
 
     def play(self, pcm: bytes) -> None:
         self._pending.extend(pcm)
@@ -70,7 +86,8 @@ class WavMicrophone(MediaStreamTrack):
         size = FRAME_SAMPLES * 2
         chunk = bytes(self._pending[:size]).ljust(size, b"\0")
         del self._pending[:size]
-        if not self._pending:
+        if not self._pending and not self.finished.is_set():
+            self.finished_at = due
             self.finished.set()
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(chunk)
@@ -81,10 +98,32 @@ class WavMicrophone(MediaStreamTrack):
         return frame
 
 
+class AudioLevelWatch(PassThroughJitterBuffer):
+    """A receiver's jitter buffer that decodes nothing: it reports each packet's
+    RFC 6464 audio level (loud or not) and hands no frame on."""
+
+    def __init__(self, heard: Callable[[bool], None]) -> None:
+        super().__init__()
+        self._heard = heard
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        level = packet.extensions.audio_level
+        if level is not None:
+            self._heard(-level[1] > LOUD_DBOV)
+        return False, None
+
+
 class WebRTCTestClient(ReceivesMessages):
     """One client session against a running rtvi-server."""
 
-    def __init__(self, base_url: str, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        microphone: MediaStreamTrack | None = None,
+        decode_bot_audio: bool = True,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._log = MessageLog()
@@ -93,7 +132,8 @@ class WebRTCTestClient(ReceivesMessages):
         #: The server's last SDP answer (its candidates say what it gathered).
         self.answer: Message | None = None
         self.session_id: str | None = None
-        self.microphone = WavMicrophone()
+        self.microphone: Any = microphone or WavMicrophone()
+        self._decode_bot_audio = decode_bot_audio
         self.bot_audio_peak = 0
         self.bot_audio_frames = 0
         self.first_bot_audio_at: float | None = None
@@ -133,7 +173,12 @@ class WebRTCTestClient(ReceivesMessages):
         self._pc = pc
         transceiver = pc.addTransceiver(self.microphone, direction="sendrecv")
         # The bot's audio is timed as its packets arrive, not after a playout buffer.
-        use_pass_through_jitter_buffer(transceiver.receiver)
+        if self._decode_bot_audio:
+            use_pass_through_jitter_buffer(transceiver.receiver)
+        else:
+            replace_jitter_buffer(
+                transceiver.receiver, lambda: AudioLevelWatch(self.heard_bot), AudioLevelWatch
+            )
         channel = pc.createDataChannel("chat", ordered=True)
         self._channel = channel
         opened = asyncio.Event()
@@ -156,7 +201,7 @@ class WebRTCTestClient(ReceivesMessages):
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio":
+            if track.kind == "audio" and self._decode_bot_audio:
                 self._tasks.append(asyncio.create_task(self._listen(track)))
 
         with host_candidates(LOOPBACK):  # this peer offers 127.0.0.1 alone
@@ -185,15 +230,20 @@ class WebRTCTestClient(ReceivesMessages):
                 assert isinstance(frame, av.AudioFrame)
                 samples = frame.to_ndarray()
                 peak = int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
-                if peak > 500:
-                    now = time.monotonic()
-                    if self.first_bot_audio_at is None:
-                        self.first_bot_audio_at = now
-                    if now - self._last_loud > 0.3:
-                        self.bot_audio_onsets.append(now)  # bot audio starts after a pause
-                    self._last_loud = now
                 self.bot_audio_peak = max(self.bot_audio_peak, peak)
-                self.bot_audio_frames += 1
+                self.heard_bot(peak > 500)
+
+    def heard_bot(self, loud: bool) -> None:
+        """One packet of the bot's audio arrived; a loud one after a pause is an onset."""
+        self.bot_audio_frames += 1
+        if not loud:
+            return
+        now = time.monotonic()
+        if self.first_bot_audio_at is None:
+            self.first_bot_audio_at = now
+        if now - self._last_loud > 0.3:
+            self.bot_audio_onsets.append(now)  # bot audio starts after a pause
+        self._last_loud = now
 
     def stop_pinging(self) -> None:
         """Go silent on the data channel, as a client whose tab froze would."""
@@ -203,7 +253,8 @@ class WebRTCTestClient(ReceivesMessages):
     def play_wav(self, path: str | Path) -> asyncio.Event:
         """Queue a WAV as the user's speech; the returned event fires when it has played."""
         self.microphone.play(read_wav_pcm16(path, SAMPLE_RATE))
-        return self.microphone.finished
+        finished: asyncio.Event = self.microphone.finished
+        return finished
 
     def send_raw(self, text: str) -> None:
         self._channel.send(text)

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench_smoke_run_reports_both_sides(tmp_path):
+    """The packet client drives both sides; the figure and the profile are written."""
     result = subprocess.run(
         [
             sys.executable,
@@ -23,6 +24,8 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
             "1",
             "--listen",
             "2",
+            "--profile",
+            "1",
             "--out",
             str(tmp_path),
         ],
@@ -41,6 +44,14 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
         assert r["listen_cpu_ms_per_frame"] > 0
         assert r["start_to_ready_ms"]
         assert len(r["turn_extra_ms"]) + r["turns_missed"] == 1
+        assert r["client"] == "packets"
+        if r["side"] == "rtvi-server":
+            assert r["turns_missed"] == 0  # the bot's audio was heard from its RTP level
+        assert 0 < r["client_cpu"] < 2
+    assert (tmp_path / "latest.png").read_bytes().startswith(b"\x89PNG")
+    profile = (tmp_path / "profile-1.md").read_text()
+    assert "samples" in profile
+    assert "| self | function |" in profile
     table = (tmp_path / "latest.md").read_text()
     assert "| 1 | rtvi-server |" in table
     assert "listening CPU, stock / ours" in table

@@ -1,0 +1,66 @@
+"""The benchmark's figure: CPU per frame and p95 turn latency against sessions, both sides.
+
+.venv/bin/python -m bench.plot bench/results/latest.json   # -> latest.png beside it
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SIDES = {"rtvi-server": "tab:blue", "stock-pipecat": "tab:orange"}
+TARGET_LISTEN_MS = 0.25
+REAL_TIME_P95_MS = 250
+
+
+def _series(results: list[dict[str, Any]], side: str, key: str) -> tuple[list[int], list[float]]:
+    rows = sorted((r for r in results if r["side"] == side), key=lambda r: r["sessions"])
+    points = [(r["sessions"], r[key]) for r in rows if r.get(key) and r["connected"]]
+    return [n for n, _ in points], [v for _, v in points]
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Write ``path`` (PNG): listening and conversation CPU per frame, p95 latency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = report["results"]
+    fig, (cpu, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for side, colour in SIDES.items():
+        xs, ys = _series(results, side, "listen_cpu_ms_per_frame")
+        cpu.plot(xs, ys, "o-", color=colour, label=f"{side}, listening")
+        xs, ys = _series(results, side, "cpu_ms_per_frame")
+        cpu.plot(xs, ys, "s--", color=colour, alpha=0.6, label=f"{side}, conversation")
+        xs, ys = _series(results, side, "turn_extra_p95_ms")
+        latency.plot(xs, ys, "o-", color=colour, label=side)
+    cpu.axhline(TARGET_LISTEN_MS, color="grey", linestyle=":", label="target 0.25 ms")
+    latency.axhline(REAL_TIME_P95_MS, color="grey", linestyle=":", label="real-time bound")
+    cpu.set(xlabel="sessions", ylabel="server CPU ms per 20 ms frame", xscale="log")
+    latency.set(xlabel="sessions", ylabel="turn latency beyond stop_secs, p95 (ms)")
+    latency.set(xscale="log", yscale="log")
+    for axis in (cpu, latency):
+        axis.set_xticks(sorted({r["sessions"] for r in results}))
+        axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    fig.suptitle(
+        f"rtvi-server vs stock pipecat: turn end {report.get('turn_end')},"
+        f" client {report.get('client', 'aiortc')}, {report['machine']['cpus']} CPUs"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results/latest.json")
+    plot(json.loads(source.read_text()), source.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
