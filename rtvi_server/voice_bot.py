@@ -26,6 +26,7 @@ from rtvi_server.processor import (
     RTVIProcessor,
     create_pipeline_worker,
     listening_aggregators,
+    listening_stage,
     user_turn_strategies,
 )
 from rtvi_server.protocol import JSONValue
@@ -206,11 +207,12 @@ async def build_voice_bot(
     # One Silero model per process, batched across sessions (same decisions as pipecat's).
     vad = BatchedSileroVADAnalyzer(params=vad_params)
     context = LLMContext()
-    # The user's audio stops at the user aggregator: nothing after it needs it.
-    user_aggregator, assistant_aggregator = listening_aggregators(
-        context,
-        user_params=LLMUserAggregatorParams(vad_analyzer=vad, user_turn_strategies=strategies),
+    # While nobody speaks, the user's audio stops at the VAD in front of a segmented
+    # STT; otherwise at the user aggregator: nothing after it needs it.
+    listening, user_params = listening_stage(
+        built["stt"], LLMUserAggregatorParams(vad_analyzer=vad, user_turn_strategies=strategies)
     )
+    user_aggregator, assistant_aggregator = listening_aggregators(context, user_params=user_params)
 
     rtvi = RTVIProcessor(config=args.config)
     surface = _Surface(system_prompt, llm_defaults, prompt, models, max_tokens_cap)
@@ -220,7 +222,7 @@ async def build_voice_bot(
         [
             args.transport.input(),
             rtvi,
-            built["stt"],
+            *listening,
             user_aggregator,
             built["llm"],
             built["tts"],

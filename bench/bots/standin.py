@@ -14,7 +14,7 @@ from bench.standins import InstantLLM, InstantSTT, InstantTTS
 from rtvi_server import RTVIProcessor, create_pipeline_worker
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
-from rtvi_server.processor import listening_aggregators, user_turn_strategies
+from rtvi_server.processor import listening_aggregators, listening_stage, user_turn_strategies
 from rtvi_server.services import vad_service
 
 STOP_SECS = 0.2
@@ -22,22 +22,23 @@ STOP_SECS = 0.2
 
 async def create_bot(args: BotArgs) -> Bot:
     params = VADParams(stop_secs=STOP_SECS)
-    user, assistant = listening_aggregators(
-        LLMContext(),
-        user_params=LLMUserAggregatorParams(
+    listening, user_params = listening_stage(
+        InstantSTT(),
+        LLMUserAggregatorParams(
             vad_analyzer=BatchedSileroVADAnalyzer(params=params),
             user_turn_strategies=user_turn_strategies(
                 os.environ.get("BENCH_TURN_END", "smart-turn")
             ),
         ),
     )
+    user, assistant = listening_aggregators(LLMContext(), user_params=user_params)
     rtvi = RTVIProcessor(config=args.config)
     rtvi.register_service(vad_service(default=params))
     pipeline = Pipeline(
         [
             args.transport.input(),
             rtvi,
-            InstantSTT(),
+            *listening,
             user,
             InstantLLM(),
             InstantTTS(),

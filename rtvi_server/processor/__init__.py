@@ -7,6 +7,7 @@ from rtvi_server.processor.aggregators import (
     user_turn_strategies,
 )
 from rtvi_server.processor.config_requests import DEFAULT_HANDLER_TIMEOUT_SECS
+from rtvi_server.processor.listening_gate import ListeningGate, gates_audio, listening_stage
 from rtvi_server.processor.observer import RTVIEventObserver
 from rtvi_server.processor.rtvi_processor import RTVIProcessor
 from rtvi_server.processor.session_worker import create_pipeline_worker
@@ -15,11 +16,14 @@ from rtvi_server.protocol import RequestFailedError
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT_SECS",
     "TURN_ENDINGS",
+    "ListeningGate",
     "ListeningUserAggregator",
     "RTVIEventObserver",
     "RTVIProcessor",
     "RequestFailedError",
     "create_pipeline_worker",
+    "gates_audio",
     "listening_aggregators",
+    "listening_stage",
     "user_turn_strategies",
 ]
