@@ -16,7 +16,9 @@ import threading
 from typing import Any
 
 import numpy as np
+from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
+from pipecat.metrics.metrics import MetricsData
 
 from rtvi_server.patches.pipecat import smart_turn_prediction
 
@@ -46,9 +48,62 @@ def shared_smart_turn() -> Any:
 
 
 class SharedSmartTurnAnalyzer(BaseSmartTurn):
-    """A session's Smart Turn analyzer whose model is the process's."""
+    """A session's Smart Turn analyzer whose model is the process's.
+
+    pipecat picks the audio to judge by arrival time: from ``pre_speech_ms`` plus
+    the VAD's ``start_secs`` before speech began. Audio that arrives in a burst
+    (the listening gate hands over its pre-roll all at once when speech starts)
+    shares one arrival time, so that pick would take all of it. Here the
+    prediction gets the pre-speech audio that arrival in real time gives,
+    counted in samples; audio that did arrive in real time is judged unchanged.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._vad_start = 0.0
+        self._since_speech: int | None = None  # samples since this segment's speech began
+        self._judged_since_speech: int | None = None
+
+    def update_vad_start_secs(self, vad_start_secs: float) -> None:
+        super().update_vad_start_secs(vad_start_secs)
+        self._vad_start = vad_start_secs
+
+    def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
+        if is_speech and self._since_speech is None:
+            self._since_speech = 0
+        if self._since_speech is not None:
+            self._since_speech += len(buffer) // 2
+        state = super().append_audio(buffer, is_speech)
+        if not self.speech_triggered:
+            self._since_speech = None
+        return state
+
+    async def analyze_end_of_turn(self) -> tuple[EndOfTurnState, MetricsData | None]:
+        self._judged_since_speech = self._since_speech
+        state, metrics = await super().analyze_end_of_turn()
+        if not self.speech_triggered:
+            self._since_speech = None
+        return state, metrics
+
+    def clear(self) -> None:
+        super().clear()  # type: ignore[no-untyped-call]
+        self._since_speech = None
+
+    def _real_time_pre_speech(self, audio_array: np.ndarray) -> np.ndarray:
+        """``audio_array`` less any pre-speech audio beyond what real time would give."""
+        since = self._judged_since_speech
+        rate = self.sample_rate
+        if since is None or not rate:
+            return audio_array
+        pre_speech_ms = float(getattr(self.params, "pre_speech_ms", 0.0))
+        allowed = round((pre_speech_ms / 1000 + self._vad_start) * rate)
+        pre = len(audio_array) - since
+        if pre > allowed + rate // 50:  # more than a frame's jitter: a burst
+            return audio_array[pre - allowed :]
+        return audio_array
 
     def _predict_endpoint(self, audio_array: np.ndarray) -> dict[str, Any]:
+        audio_array = self._real_time_pre_speech(audio_array)
         if self.sample_rate and self.sample_rate != MODEL_SAMPLE_RATE:
             import soxr
 

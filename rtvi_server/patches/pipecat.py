@@ -77,6 +77,11 @@ async def emit_event(owner: Any, name: str, *args: Any) -> None:
     await owner._call_event_handler(name, *args)
 
 
+def turn_analyzer_of(strategy: Any) -> Any | None:
+    """The turn analyzer a ``TurnAnalyzerUserTurnStopStrategy`` feeds (None for others)."""
+    return getattr(strategy, "_turn_analyzer", None)
+
+
 def smart_turn_prediction(analyzer: Any, audio: Any) -> dict[str, Any]:
     """pipecat's Smart Turn v3 prediction for 16 kHz float audio (``prediction``,
     ``probability``), from an analyzer that holds the model."""

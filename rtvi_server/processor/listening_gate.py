@@ -14,9 +14,11 @@ flowing until the user's turn has ended (the aggregator's
 ``UserStoppedSpeakingFrame``: Smart Turn counts its silence timeout in audio)
 or ``hangover_secs`` of audio have passed.
 
-A segmented STT (one that transcribes each VAD segment) is the only consumer
-that this suits: a streaming STT wants the audio continuously, so pipelines
-with one keep the VAD in the aggregator (see ``listening_stage``).
+A segmented STT (one that transcribes each VAD segment) is the only STT that
+this suits: a streaming STT wants the audio continuously, so pipelines with one
+keep the VAD in the aggregator (see ``gates_audio``), as do pipelines whose
+turn analyzer picks its audio by arrival time (pipecat's own Smart Turn would
+take the whole burst of pre-roll; ``SharedSmartTurnAnalyzer`` counts it).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ from pipecat.frames.frames import (
 from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor, FrameProcessorSetup
 from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
+from rtvi_server.patches.pipecat import turn_analyzer_of
 
 #: Audio held while quiet: the segmented STT keeps one second before speech
 #: starts, and the VAD confirms a start ``start_secs`` after it began.
@@ -203,13 +210,26 @@ def _samples(frame: InputAudioRawFrame) -> int:
 
 def gates_audio(stt: FrameProcessor, user_params: LLMUserAggregatorParams) -> bool:
     """Whether the gate suits this pipeline: a VAD, an STT that transcribes VAD
-    segments, and no mute strategies (a muted user's audio never reaches
-    pipecat's VAD; in front of the aggregator the gate would hear it)."""
+    segments, no mute strategies (a muted user's audio never reaches pipecat's
+    VAD; in front of the aggregator the gate would hear it), and no turn analyzer
+    that judges audio by its arrival time (pipecat's own Smart Turn would take
+    the whole pre-roll; ``SharedSmartTurnAnalyzer`` counts it in samples)."""
     return (
         user_params.vad_analyzer is not None
         and isinstance(stt, SegmentedSTTService)
         and not user_params.user_mute_strategies
+        and _turns_tolerate_a_burst(user_params.user_turn_strategies)
     )
+
+
+def _turns_tolerate_a_burst(strategies: UserTurnStrategies | None) -> bool:
+    if strategies is None:
+        return False  # pipecat's default: its own Smart Turn analyzer
+    for strategy in strategies.stop or ():
+        judges_audio = isinstance(strategy, TurnAnalyzerUserTurnStopStrategy)
+        if judges_audio and not isinstance(turn_analyzer_of(strategy), SharedSmartTurnAnalyzer):
+            return False
+    return True
 
 
 def listening_stage(

@@ -2,9 +2,15 @@
 
 Each fixture is fed, in 20 ms chunks with pipecat's VAD marking speech, to
 pipecat's ``LocalSmartTurnAnalyzerV3`` and to ``SharedSmartTurnAnalyzer``; at
-every VAD stop both judge the turn: same states, same probabilities.
+every VAD stop both judge the turn: same states, same probabilities. The
+analyzers' clock advances 20 ms per chunk, as it does for a live microphone
+(pipecat picks the audio to judge by arrival time), and the shared analyzer
+decides the same when the listening gate delivers the pre-roll in one burst.
 """
 
+import time
+
+import numpy as np
 import pytest
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -23,16 +29,54 @@ FIXTURES = [
 ]
 
 
-async def judged_turns(analyzer, pcm):
+class MicrophoneClock:
+    """The analyzers' clock: 20 ms later for every chunk a microphone sends."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def perf_counter(self):  # pipecat times the inference with it (metrics only)
+        return time.perf_counter()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import pipecat.audio.turn.smart_turn.base_smart_turn as base
+
+    fake = MicrophoneClock()
+    monkeypatch.setattr(base, "time", fake)
+    return fake
+
+
+def room(seconds):
+    rng = np.random.default_rng(7)
+    return rng.normal(0, 30, int(RATE * seconds)).astype(np.int16).tobytes()
+
+
+async def judged_turns(analyzer, pcm, clock, *, gated=False):
+    """Each VAD stop's judgement. ``gated``: the audio before the VAD confirms speech
+    reaches the analyzer as the listening gate delivers it, 1.2 s at once."""
     vad = SileroVADAnalyzer(sample_rate=RATE, params=VADParams(stop_secs=0.2))
     vad.set_sample_rate(RATE)
     analyzer.set_sample_rate(RATE)
-    speaking, turns = False, []
+    analyzer.update_vad_start_secs(vad.params.start_secs)
+    speaking, held, turns = False, [], []
     for i in range(0, len(pcm) - CHUNK + 1, CHUNK):
+        clock.now += 0.02
         chunk = pcm[i : i + CHUNK]
         state = await vad.analyze_audio(chunk)
-        analyzer.append_audio(chunk, state in (VADState.SPEAKING, VADState.STARTING))
-        if state == VADState.SPEAKING:
+        if gated and held is not None:
+            held.append(chunk)
+        else:
+            analyzer.append_audio(chunk, speaking)
+        if state == VADState.SPEAKING and not speaking:
+            if gated and held is not None:
+                for early in held[-60:]:
+                    analyzer.append_audio(early, False)
+                held = None  # the gate stays open for the rest of the fixture
             speaking = True
         elif state == VADState.QUIET and speaking:
             speaking = False
@@ -42,12 +86,19 @@ async def judged_turns(analyzer, pcm):
 
 
 @pytest.mark.parametrize("name", FIXTURES)
-async def test_turn_decisions_are_pipecats_on_every_fixture(fixtures, name):
-    pcm = read_wav_pcm16(fixtures / name, RATE) + b"\0" * RATE * 3  # 1.5 s of silence after
-    theirs = await judged_turns(LocalSmartTurnAnalyzerV3(), pcm)
-    ours = await judged_turns(SharedSmartTurnAnalyzer(), pcm)
-    assert theirs, "the VAD heard no turn"
-    assert ours == theirs
+async def test_turn_decisions_are_pipecats_on_every_fixture(fixtures, name, clock):
+    speech = read_wav_pcm16(fixtures / name, RATE)
+    for tenths in (10, 6, 4):  # the whole fixture, and cut off mid-sentence
+        cut = speech[: len(speech) * tenths // 10 // 2 * 2]
+        pcm = room(2.0) + cut + b"\0" * RATE * 3  # 1.5 s of silence after
+        theirs = await judged_turns(LocalSmartTurnAnalyzerV3(), pcm, clock)
+        assert theirs, "the VAD heard no turn"
+        assert await judged_turns(SharedSmartTurnAnalyzer(), pcm, clock) == theirs
+        # Behind the listening gate the pre-roll arrives in one burst: the same judgements.
+        gated = await judged_turns(SharedSmartTurnAnalyzer(), pcm, clock, gated=True)
+        assert gated == theirs
+        if tenths == 10:  # pipecat's own analyzer, given the burst, judges with all of it
+            assert await judged_turns(LocalSmartTurnAnalyzerV3(), pcm, clock, gated=True) != theirs
 
 
 def test_every_session_shares_one_model():

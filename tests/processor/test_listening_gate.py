@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 import numpy as np
 import pytest
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 from pipecat.frames.frames import (
@@ -26,6 +27,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.stt_service import SegmentedSTTService, STTService
 from pipecat.tests.utils import run_test
 from pipecat.turns.user_mute import AlwaysUserMuteStrategy
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 from pipecat.workers.runner import WorkerRunner
 
@@ -246,23 +249,41 @@ class StreamingSTT(STTService):
 
 def test_the_gate_goes_in_front_of_segmented_stt_only():
     vad = SileroVADAnalyzer(params=PARAMS)
-    with_vad = LLMUserAggregatorParams(vad_analyzer=vad)
-    segmented = SegmentRecorder()
-    assert gates_audio(segmented, with_vad)
-    stage, params = listening_stage(segmented, with_vad)
-    assert isinstance(stage[0], ListeningGate)
-    assert stage[0].vad_analyzer is vad
-    assert stage[1] is segmented
-    assert params.vad_analyzer is None
 
+    def params(**kwargs):
+        return LLMUserAggregatorParams(vad_analyzer=vad, **kwargs)
+
+    for turn_end in ("vad", "smart-turn"):
+        with_vad = params(user_turn_strategies=user_turn_strategies(turn_end))
+        segmented = SegmentRecorder()
+        assert gates_audio(segmented, with_vad)
+        stage, changed = listening_stage(segmented, with_vad)
+        assert isinstance(stage[0], ListeningGate)
+        assert stage[0].vad_analyzer is vad
+        assert stage[1] is segmented
+        assert changed.vad_analyzer is None
+        assert changed.user_turn_strategies is with_vad.user_turn_strategies
+
+    segmented = SegmentRecorder()
+    with_vad = params(user_turn_strategies=user_turn_strategies("vad"))
     streaming = StreamingSTT()
     assert listening_stage(streaming, with_vad) == ([streaming], with_vad)
-    muted = LLMUserAggregatorParams(
-        vad_analyzer=vad, user_mute_strategies=[AlwaysUserMuteStrategy()]
+    muted = params(
+        user_turn_strategies=user_turn_strategies("vad"),
+        user_mute_strategies=[AlwaysUserMuteStrategy()],
     )
     assert listening_stage(segmented, muted) == ([segmented], muted)
-    no_vad = LLMUserAggregatorParams()
+    no_vad = LLMUserAggregatorParams(user_turn_strategies=user_turn_strategies("vad"))
     assert listening_stage(segmented, no_vad) == ([segmented], no_vad)
+    # Turn analyzers that judge audio by arrival time: pipecat's default and its own.
+    default = params()
+    assert listening_stage(segmented, default) == ([segmented], default)
+    own = params(
+        user_turn_strategies=UserTurnStrategies(
+            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=LocalSmartTurnAnalyzerV3())]
+        )
+    )
+    assert listening_stage(segmented, own) == ([segmented], own)
 
 
 def test_the_default_bots_whisper_is_gated():
