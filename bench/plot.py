@@ -30,6 +30,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
     results = report["results"]
     fig, (cpu, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
+    any_latency = False
     for side, colour in SIDES.items():
         xs, ys = _series(results, side, "listen_cpu_ms_per_frame")
         cpu.plot(xs, ys, "o-", color=colour, label=f"{side}, listening")
@@ -37,12 +38,14 @@ def plot(report: dict[str, Any], path: Path) -> None:
         cpu.plot(xs, ys, "s--", color=colour, alpha=0.6, label=f"{side}, conversation")
         xs, ys = _series(results, side, "turn_extra_p95_ms")
         latency.plot(xs, ys, "o-", color=colour, label=side)
+        any_latency = any_latency or any(y > 0 for y in ys)
     cpu.axhline(TARGET_LISTEN_MS, color="grey", linestyle=":", label="target 0.25 ms")
     latency.axhline(REAL_TIME_P95_MS, color="grey", linestyle=":", label="real-time bound")
     cpu.set(xlabel="sessions", ylabel="server CPU ms per 20 ms frame", xscale="log")
     latency.set(xlabel="sessions", ylabel="turn latency beyond stop_secs, p95 (ms)")
-    latency.set(xscale="log", yscale="log")
-    for axis in (cpu, latency):
+    if any_latency:  # (no turn answered on either side: nothing to scale)
+        latency.set(xscale="log", yscale="log")
+    for axis in (cpu, latency) if any_latency else (cpu,):
         axis.set_xticks(sorted({r["sessions"] for r in results}))
         axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axis.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())

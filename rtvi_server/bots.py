@@ -27,7 +27,7 @@ from typing import Any
 
 from pipecat.pipeline.worker import PipelineWorker
 
-from rtvi_server.processor import RTVIProcessor
+from rtvi_server.processor import ListeningGate, RTVIProcessor
 from rtvi_server.protocol import EMPTY_CONFIG, Config, JSONValue
 
 
@@ -51,9 +51,18 @@ class BotArgs:
 
 @dataclass
 class Bot:
+    """What ``create_bot`` returns.
+
+    ``listening_gate``: a gate whose only upstream neighbours (up to the transport's
+    input) ignore the user's audio, as the RTVI processor does; the session's
+    transport may then run it where the audio enters, so that audio nobody needs
+    never enters pipecat at all.
+    """
+
     worker: PipelineWorker
     rtvi: RTVIProcessor
     resources: dict[str, Any] = field(default_factory=dict)
+    listening_gate: ListeningGate | None = None
 
 
 CreateBot = Callable[[BotArgs], Awaitable[Bot]]

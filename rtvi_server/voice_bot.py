@@ -23,6 +23,7 @@ from pipecat.processors.aggregators.llm_response_universal import LLMUserAggrega
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
 from rtvi_server.processor import (
+    ListeningGate,
     RTVIProcessor,
     create_pipeline_worker,
     listening_aggregators,
@@ -231,4 +232,7 @@ async def build_voice_bot(
         ]
     )
     worker = create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None)
-    return Bot(worker=worker, rtvi=rtvi, resources={**built, "vad": vad, "context": context})
+    gate = listening[0] if isinstance(listening[0], ListeningGate) else None
+    resources = {**built, "vad": vad, "context": context}
+    # Only the RTVI processor (which ignores audio) lies between the transport and the gate.
+    return Bot(worker=worker, rtvi=rtvi, resources=resources, listening_gate=gate)

@@ -14,7 +14,12 @@ from bench.standins import InstantLLM, InstantSTT, InstantTTS
 from rtvi_server import RTVIProcessor, create_pipeline_worker
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
-from rtvi_server.processor import listening_aggregators, listening_stage, user_turn_strategies
+from rtvi_server.processor import (
+    ListeningGate,
+    listening_aggregators,
+    listening_stage,
+    user_turn_strategies,
+)
 from rtvi_server.services import vad_service
 
 STOP_SECS = 0.2
@@ -46,4 +51,6 @@ async def create_bot(args: BotArgs) -> Bot:
             assistant,
         ]
     )
-    return Bot(worker=create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None), rtvi=rtvi)
+    gate = listening[0] if isinstance(listening[0], ListeningGate) else None
+    worker = create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None)
+    return Bot(worker=worker, rtvi=rtvi, listening_gate=gate)

@@ -7,6 +7,9 @@ and context, so the per-window cost falls with the number of live sessions.
 Results equal per-stream evaluation (tests check it to 1e-4).
 ``RTVI_VAD_GATHER_MS`` lets the engine wait that long for more sessions'
 windows before a call: fewer, larger calls for that much later VAD decisions.
+By default (``auto``) it waits ``AUTO_GATHER_MS`` once ``AUTO_GATHER_STREAMS``
+streams are open, and not at all below that, where there is little to gather
+and each session's turn latency counts most.
 
 Two backends run the same Silero model: onnxruntime on the CPU (the default:
 the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
@@ -151,12 +154,19 @@ class _Stream:
         self.context = np.zeros(CONTEXT, np.float32)
 
 
+#: The automatic gather window, and from how many open streams it applies (measured
+#: at 32 listening sessions: 0.456 -> 0.404 ms of CPU per 20 ms frame with 8 ms).
+AUTO_GATHER_MS = 8
+AUTO_GATHER_STREAMS = 8
+
+
 class SileroBatchEngine:
     """Batched Silero VAD over many independent audio streams (16 kHz)."""
 
     def __init__(self, backend: SileroBackend | None = None, *, threads: int = 1) -> None:
         self.backend = backend or create_backend(threads=threads)
-        self.gather_secs = float(os.environ.get("RTVI_VAD_GATHER_MS", "0")) / 1000
+        raw = os.environ.get("RTVI_VAD_GATHER_MS", "auto").strip().lower()
+        self._fixed_gather_secs = None if raw == "auto" else float(raw) / 1000
         self._streams: dict[int, _Stream] = {}
         self._ids = itertools.count(1)
         self._pending: list[tuple[int, Float32Array, asyncio.Future[float]]] = []
@@ -178,6 +188,13 @@ class SileroBatchEngine:
     @property
     def streams(self) -> int:
         return len(self._streams)
+
+    @property
+    def gather_secs(self) -> float:
+        """How long a window waits for other streams' windows before the model call."""
+        if self._fixed_gather_secs is not None:
+            return self._fixed_gather_secs
+        return AUTO_GATHER_MS / 1000 if len(self._streams) >= AUTO_GATHER_STREAMS else 0.0
 
     def evaluate(self, stream_ids: list[int], windows: Float32Array) -> Float32Array:
         """Speech probability for one 512-sample window per stream, in one model call.
@@ -204,8 +221,9 @@ class SileroBatchEngine:
         self._pending.append((stream_id, window, future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            if self.gather_secs > 0:
-                asyncio.get_running_loop().call_later(self.gather_secs, self._flush)
+            gather = self.gather_secs
+            if gather > 0:
+                asyncio.get_running_loop().call_later(gather, self._flush)
             else:
                 asyncio.get_running_loop().call_soon(self._flush)
         return await future

@@ -53,6 +53,10 @@ from rtvi_server.patches.pipecat import turn_analyzer_of
 #: Audio held while quiet: the segmented STT keeps one second before speech
 #: starts, and the VAD confirms a start ``start_secs`` after it began.
 PREROLL_SECS = 1.0
+#: ``InputAudioRawFrame.metadata`` keys: the gate heard this frame already (at the
+#: transport's edge), and the VAD events to broadcast once it has gone downstream.
+HEARD = "rtvi_server.listening_gate.heard"
+EVENTS = "rtvi_server.listening_gate.events"
 #: Audio still passed after the VAD's stop when no turn end is seen (Smart
 #: Turn's own silence timeout is 3 s of audio).
 HANGOVER_SECS = 5.0
@@ -84,6 +88,8 @@ class ListeningGate(FrameProcessor):
         self._ring_samples = 0
         #: Broadcasts the controller asked for while analysing the current frame.
         self._deferred: list[tuple[type[Frame], dict[str, Any]]] | None = None
+        #: Events waiting for a frame to go downstream with.
+        self._carried: list[tuple[type[Frame], dict[str, Any]]] = []
         self._open = False
         self._speaking = False
         self._turn_open = False
@@ -112,7 +118,9 @@ class ListeningGate(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
-            await self._hear(frame)
+            heard_at_edge = frame.metadata.pop(HEARD, False)
+            for released in [frame] if heard_at_edge else await self.hear(frame):
+                await self._pass(released)
             return
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
@@ -125,34 +133,52 @@ class ListeningGate(FrameProcessor):
             self._turn_open = False
             self._maybe_close()
 
-    async def _hear(self, frame: InputAudioRawFrame) -> None:
+    async def hear(self, frame: InputAudioRawFrame) -> list[InputAudioRawFrame]:
+        """Run the VAD on one frame of the user's audio: the frames that go on now.
+
+        The VAD's events ride on the last of them (in its ``metadata``), to be
+        broadcast once it has gone downstream. A transport may call this where the
+        audio enters, before pipecat's input transport (see ``Link.hear_at_edge``);
+        the frames it returns are marked so that the gate passes them straight on.
+        """
         counting_hangover = self._open and not self._speaking
         self._deferred = []
         try:
             await self._controller.process_frame(frame)
         finally:
             deferred, self._deferred = self._deferred, None
+        released: list[InputAudioRawFrame] = []
         if self._open:
-            await self._pass(frame)
+            released.append(frame)
         else:
             self._hold(frame)
         if self._speaking and not self._open:
             self._open = True
-            while self._ring:
-                await self._pass(self._ring.popleft())
+            released.extend(self._ring)
+            self._ring.clear()
             self._ring_samples = 0
-        for frame_cls, kwargs in deferred:
-            await self.broadcast_frame(frame_cls, **kwargs)
+        self._carried.extend(deferred)
+        if released:
+            for out in released:
+                out.metadata[HEARD] = True
+            if self._carried:
+                released[-1].metadata[EVENTS] = self._carried
+                self._carried = []
         if counting_hangover and self._open and not self._speaking:
             self._since_stop_samples += _samples(frame)
             hangover = round(self._hangover_secs * frame.sample_rate)
             if self._since_stop_samples >= hangover:
                 self._turn_open = False
             self._maybe_close()
+        return released
 
     async def _pass(self, frame: InputAudioRawFrame) -> None:
+        frame.metadata.pop(HEARD, None)
+        events = frame.metadata.pop(EVENTS, ())
         self.frames_passed += 1
         await self.push_frame(frame)
+        for frame_cls, kwargs in events:
+            await self.broadcast_frame(frame_cls, **kwargs)
 
     def _hold(self, frame: InputAudioRawFrame) -> None:
         self._ring.append(frame)

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
@@ -101,13 +101,24 @@ class _InlineDecodeStage:
         self._stopped.wait()
 
 
+class AudioEdge(Protocol):
+    """Hears each frame where it enters; says which frames go on into pipecat."""
+
+    async def hear(self, frame: InputAudioRawFrame) -> list[InputAudioRawFrame]: ...
+
+
 class InlineAudioInput:
-    """Feeds one pipecat SmallWebRTC client from an inline Opus decoder."""
+    """Feeds one pipecat SmallWebRTC client from an inline Opus decoder.
+
+    With an ``edge`` (the bot's listening gate), each decoded frame is heard
+    there first, and only the frames it lets on enter pipecat's input transport.
+    """
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_PACKETS)
         self._decoder: OpusDecoder | None = None
         self.packets = 0
+        self.edge: AudioEdge | None = None
 
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
@@ -144,7 +155,12 @@ class InlineAudioInput:
             pcm = await self._queue.get()
             if resampler is not None:
                 pcm = await resampler.resample(pcm, decoded_rate, sample_rate)
-            yield InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)
+            frame = InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)
+            if self.edge is None:
+                yield frame
+                continue
+            for released in await self.edge.hear(frame):
+                yield released
 
     def close(self) -> None:
         if self._decoder is not None:

@@ -78,6 +78,8 @@ class Session:
         worker.add_observer(self._activity)
         for observer in self._link.observers():
             worker.add_observer(observer)
+        if bot.listening_gate is not None:
+            self._link.hear_at_edge(bot.listening_gate)
 
         @bot.rtvi.event_handler("on_disconnect_requested")
         async def on_disconnect(_rtvi: Any) -> None:

@@ -9,6 +9,8 @@ from pipecat.audio.vad.vad_analyzer import VADParams
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
 from rtvi_server.audio.silero_engine import (
+    AUTO_GATHER_MS,
+    AUTO_GATHER_STREAMS,
     WINDOW,
     OnnxSilero,
     TorchSilero,
@@ -79,6 +81,22 @@ async def test_async_windows_of_many_sessions_share_model_calls():
     check = SileroBatchEngine()
     single = [check.evaluate([check.open_stream()], w[None, :])[0] for w in windows]
     assert np.allclose(results, single, atol=1e-4)
+
+
+async def test_the_gather_window_opens_with_many_streams_unless_set(monkeypatch):
+    monkeypatch.delenv("RTVI_VAD_GATHER_MS", raising=False)
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(AUTO_GATHER_STREAMS - 1)]
+    assert engine.gather_secs == 0.0  # a few sessions: every VAD decision at once
+    ids.append(engine.open_stream())
+    assert engine.gather_secs == AUTO_GATHER_MS / 1000
+    engine.close_stream(ids.pop())
+    assert engine.gather_secs == 0.0
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "0")
+    fixed = SileroBatchEngine()
+    for _ in range(AUTO_GATHER_STREAMS * 2):
+        fixed.open_stream()
+    assert fixed.gather_secs == 0.0
 
 
 async def test_a_gather_window_batches_windows_that_arrive_apart(monkeypatch):

@@ -134,3 +134,36 @@ def test_pass_through_buffer_hands_each_packet_on_at_once_and_never_goes_back():
     assert add(0).data == b"\x00"  # across the 16-bit wrap
     assert add(65533) is None  # arrived after later audio went on
     assert add(3).data == b"\x03"  # after a loss: a gap, not a stall
+
+
+async def test_with_an_edge_only_the_frames_the_gate_lets_on_enter_pipecat(fixtures):
+    from pipecat.frames.frames import VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame
+
+    from rtvi_server.processor import ListeningGate
+    from rtvi_server.processor.listening_gate import EVENTS, HEARD
+
+    sender, receiver, microphone = await connected_pair()
+    inline = InlineAudioInput()
+    vad = SileroVADAnalyzer(sample_rate=16000)
+    vad.set_sample_rate(16000)  # (what the pipeline's setup does)
+    gate = ListeningGate(vad, hangover_secs=0.3)
+    inline.edge = gate
+    try:
+        inline.attach(receiver.getReceivers()[0])
+        quiet = np.random.default_rng(5).normal(0, 30, 16000 * 2).astype(np.int16).tobytes()
+        speech = read_wav_pcm16(fixtures / FIXTURE, 16000)
+        microphone.play(quiet + speech + quiet)
+        frames = await collect(inline, 16000, (len(speech) + 2 * len(quiet)) / 32000 + 0.5)
+
+        assert all(f.metadata.get(HEARD) for f in frames)  # the gate passes them straight on
+        events = [kind for f in frames for kind, _ in f.metadata.get(EVENTS, ())]
+        assert VADUserStartedSpeakingFrame in events
+        assert VADUserStoppedSpeakingFrame in events
+        # Of the 2 s of quiet room before the speech only the 1.2 s pre-roll came through,
+        # and of the 2 s after it only the 0.3 s hangover (and the VAD's stop_secs).
+        assert inline.packets - len(frames) >= (0.8 + 1.0) / 0.02
+        assert gate.frames_dropped >= 0.8 / 0.02
+    finally:
+        await sender.close()
+        await asyncio.wait_for(receiver.close(), 10)
+        inline.close()

@@ -3,7 +3,7 @@ import asyncio
 import aioice.ice
 
 from rtvi_server.patches.aioice import host_candidates
-from rtvi_server.sessions.transports.webrtc import host_addresses_for, loopback_sdp
+from rtvi_server.sessions.transports.webrtc import WebRTCLink, host_addresses_for, loopback_sdp
 
 OFFER = "\r\n".join(
     [
@@ -48,3 +48,18 @@ async def test_each_connection_gathers_the_addresses_its_own_code_chose():
     assert client == ["127.0.0.1"]
     assert default == stock  # outside a choice, aioice decides as it always did
     assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == stock
+
+
+def test_a_webrtc_link_hears_the_bots_gate_where_the_audio_is_decoded():
+    from pipecat.audio.vad.silero import SileroVADAnalyzer
+
+    from rtvi_server.processor import ListeningGate
+    from rtvi_server.sessions.transports.websocket import WebSocketLink
+
+    gate = ListeningGate(SileroVADAnalyzer())
+    link = WebRTCLink()
+    assert link.inline_audio is not None
+    assert link.hear_at_edge(gate)
+    assert link.inline_audio.edge is gate
+    assert not WebRTCLink(inline_audio=False).hear_at_edge(gate)  # pipecat's own reader
+    assert not WebSocketLink().hear_at_edge(gate)  # the gate stays in the pipeline

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from rtvi_server.processor import ListeningGate
 from rtvi_server.protocol import JSONObject
 from rtvi_server.sessions.api import (
     APIError,
@@ -53,6 +54,11 @@ class Link:
     def observers(self) -> Sequence[Any]:
         """pipecat observers the session adds to its bot's pipeline for this link."""
         return ()
+
+    def hear_at_edge(self, gate: ListeningGate) -> bool:
+        """Run ``gate``'s VAD on the user's audio before pipecat's input transport
+        sees it (where this link can); True if it will."""
+        return False
 
     def _unsupported(self, what: str) -> APIError:
         return APIError(409, f"this session does not use {what}", field="transport")

@@ -24,6 +24,7 @@ from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import pipecat as pipecat_patches
+from rtvi_server.processor import ListeningGate
 from rtvi_server.protocol import JSONObject, ProtocolError, decode, outbound
 from rtvi_server.sessions.api import (
     APIError,
@@ -147,6 +148,13 @@ class WebRTCLink(Link):
         if self.inline_audio is not None:
             for receiver in self.connection.pc.getReceivers():
                 self.inline_audio.attach(receiver)
+
+    def hear_at_edge(self, gate: ListeningGate) -> bool:
+        """The inline decoder hands each frame to ``gate`` before pipecat sees it."""
+        if self.inline_audio is None:
+            return False
+        self.inline_audio.edge = gate
+        return True
 
     def _read_inline_audio(self, sample_rate: int) -> AsyncIterator[InputAudioRawFrame]:
         """pipecat's client reader, fed by the inline decoder at the pipeline's rate."""
