@@ -38,7 +38,7 @@ class LazyLoudness:
         self._kept += window
         self._seen += len(window)
         keep = self._span + BACKLOG * self._window_bytes
-        if len(self._kept) > keep:
+        if len(self._kept) > 2 * keep:  # trimmed now and then, not moved every window
             del self._kept[: len(self._kept) - keep]
         self._skipped += 1
 
