@@ -22,12 +22,10 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import numpy as np
 
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
+from bench.profile import profile_listening
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -326,46 +325,6 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-async def profile_listening(pid: int, seconds: float, stem: Path) -> None:
-    """Sample the server with py-spy for ``seconds``: collapsed stacks and a summary."""
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-    if py_spy is None:
-        print("   (py-spy not installed: pip install py-spy; no profile)", flush=True)
-        await asyncio.sleep(seconds)
-        return
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    raw = stem.with_suffix(".txt")
-    command = [py_spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
-    command += ["--format", "raw", "--nonblocking", "--rate", "200", "-o", str(raw)]
-    spy = await asyncio.create_subprocess_exec(
-        *command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    await spy.wait()
-    if raw.exists():
-        stem.with_suffix(".md").write_text(summarise_profile(raw.read_text()))
-
-
-def summarise_profile(collapsed: str, top: int = 25) -> str:
-    """Where the samples are: by innermost frame (self) and by any frame (inclusive)."""
-    own: Counter[str] = Counter()
-    anywhere: Counter[str] = Counter()
-    total = 0
-    for line in collapsed.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")
-        total += int(count)
-        own[frames[-1]] += int(count)
-        for name in set(frames):
-            anywhere[name] += int(count)
-    lines = [f"{total} samples", "", "| self | function |", "| --- | --- |"]
-    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in own.most_common(top)]
-    lines += ["", "| inclusive | function |", "| --- | --- |"]
-    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in anywhere.most_common(top)]
-    return "\n".join(lines) + "\n"
 
 
 class CpuMeter:
