@@ -76,6 +76,15 @@ class SideResult:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
     @property
+    def all_connected(self) -> bool:
+        return self.connected == self.sessions
+
+    @property
+    def all_answered(self) -> bool:
+        """Every session connected and stayed, every turn was answered."""
+        return self.all_connected and self.failed == 0 and self.turns_missed == 0
+
+    @property
     def holds_real_time(self) -> bool:
         p95 = self.pct(self.turn_extra_ms, 0.95)
         return (
@@ -395,17 +404,34 @@ def table(results: list[SideResult]) -> str:
     ]
     for n, pair in sorted(by_n.items()):
         ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
-        if ours and stock and ours.cpu_ms_per_frame:
-            p95o, p95s = ours.pct(ours.turn_extra_ms, 0.95), stock.pct(stock.turn_extra_ms, 0.95)
-            lat = f"{p95s / p95o:.2f}x" if p95o and p95s else "n/a"
-            listen = (
-                f"{stock.listen_cpu_ms_per_frame / ours.listen_cpu_ms_per_frame:.2f}x"
-                if ours.listen_cpu_ms_per_frame
-                else "n/a"
-            )
-            conversation = f"{stock.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x"
-            lines.append(f"| {n} | {listen} | {conversation} | {lat} |")
+        if ours and stock:
+            lines.append(f"| {n} | {_ratios(stock, ours)} |")
     return "\n".join(lines)
+
+
+def _ratios(stock: SideResult, ours: SideResult) -> str:
+    """stock / ours for the three figures, where both sides measured them in full."""
+    listening = _ratio(stock, ours, "listen_cpu_ms_per_frame", stock.all_connected)
+    both = stock.all_answered and ours.all_answered
+    conversation = _ratio(stock, ours, "cpu_ms_per_frame", both)
+    p95s, p95o = stock.pct(stock.turn_extra_ms, 0.95), ours.pct(ours.turn_extra_ms, 0.95)
+    latency = f"{p95s / p95o:.2f}x" if both and p95s and p95o else _missing(stock, ours)
+    return " | ".join([listening, conversation, latency])
+
+
+def _ratio(stock: SideResult, ours: SideResult, key: str, valid: bool) -> str:
+    a, b = getattr(stock, key), getattr(ours, key)
+    return f"{a / b:.2f}x" if valid and a and b else _missing(stock, ours)
+
+
+def _missing(stock: SideResult, ours: SideResult) -> str:
+    for r in (stock, ours):
+        if not r.all_connected:
+            return f"n/a ({r.side}: {r.connected}/{r.sessions} connected)"
+        if not r.all_answered:
+            answered = len(r.turn_extra_ms)
+            return f"n/a ({r.side}: {answered}/{answered + r.turns_missed} turns answered)"
+    return "n/a"
 
 
 async def main_async(args: argparse.Namespace) -> list[SideResult]:

@@ -15,9 +15,18 @@ TARGET_LISTEN_MS = 0.25
 REAL_TIME_P95_MS = 250
 
 
+def _complete(r: dict[str, Any], key: str) -> bool:
+    """A figure is plotted where it describes every session: listening needs every
+    session connected; the rest also every session kept and every turn answered."""
+    connected = r["connected"] == r["sessions"]
+    if key == "listen_cpu_ms_per_frame":
+        return connected
+    return connected and r["failed"] == 0 and r["turns_missed"] == 0
+
+
 def _series(results: list[dict[str, Any]], side: str, key: str) -> tuple[list[int], list[float]]:
     rows = sorted((r for r in results if r["side"] == side), key=lambda r: r["sessions"])
-    points = [(r["sessions"], r[key]) for r in rows if r.get(key) and r["connected"]]
+    points = [(r["sessions"], r[key]) for r in rows if r.get(key) and _complete(r, key)]
     return [n for n, _ in points], [v for _, v in points]
 
 
@@ -41,7 +50,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         any_latency = any_latency or any(y > 0 for y in ys)
     cpu.axhline(TARGET_LISTEN_MS, color="grey", linestyle=":", label="target 0.25 ms")
     latency.axhline(REAL_TIME_P95_MS, color="grey", linestyle=":", label="real-time bound")
-    cpu.set(xlabel="sessions", ylabel="server CPU ms per 20 ms frame", xscale="log")
+    cpu.set(xlabel="sessions", ylabel="server CPU ms per 20 ms frame", xscale="log", yscale="log")
     latency.set(xlabel="sessions", ylabel="turn latency beyond stop_secs, p95 (ms)")
     if any_latency:  # (no turn answered on either side: nothing to scale)
         latency.set(xscale="log", yscale="log")
@@ -49,11 +58,16 @@ def plot(report: dict[str, Any], path: Path) -> None:
         axis.set_xticks(sorted({r["sessions"] for r in results}))
         axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axis.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
+        plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        axis.get_yaxis().set_major_formatter(plain)
+        axis.get_yaxis().set_minor_formatter(plain)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     fig.suptitle(
         f"rtvi-server vs stock pipecat: turn end {report.get('turn_end')},"
         f" client {report.get('client', 'aiortc')}, {report['machine']['cpus']} CPUs"
+        " (points only where every session connected / every turn was answered)",
+        fontsize=9,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
