@@ -21,7 +21,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from bench.server import ROOT, ServerUnderTest
 
 SENTINEL_KEY = "sk-FUZZ-SENTINEL-7d1e"
 LEAKS = re.compile(r"Traceback|\b[A-Z][A-Za-z]+(Error|Exception)\b|site-packages|\.py\b|File \"")
+#: The real request a session must still answer after the garbage.
+AFTER = {"label": "rtvi-ai", "type": "get-config", "id": "after", "data": {}}
 HOSTILE_STRINGS = (
     "", " ", "a" * 5000, "../../etc/passwd", "/etc/passwd", "..", "%2e%2e%2f", "\x00", "\u202e",
     "😀" * 50, "\ud800", "null", "None", "{}", "[]", "<script>", "'; DROP TABLE x; --",
@@ -248,24 +250,13 @@ async def websocket_frames(url: str, rng: random.Random, frames: int, result: Fu
                     await ws.send_bytes(await serializer.serialize(frame))
                 result.frames += 1
             # The session answers a real request after all that.
-            ping = OutputTransportMessageUrgentFrame(
-                message={"label": "rtvi-ai", "type": "get-config", "id": "after", "data": {}}
-            )
+            ping = OutputTransportMessageUrgentFrame(message=AFTER)
+
+            async def read(reply: aiohttp.WSMessage) -> Any:
+                return getattr(await serializer.deserialize(reply.data), "message", None)
+
             await ws.send_bytes(await serializer.serialize(ping))
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                reply = await ws.receive(timeout=15)
-                if reply.type != aiohttp.WSMsgType.BINARY:
-                    result.problems.append(f"websocket closed after garbage: {reply.type}")
-                    return
-                frame = await serializer.deserialize(reply.data)
-                message = getattr(frame, "message", None)
-                if isinstance(message, dict):
-                    if LEAKS.search(json.dumps(message)):
-                        result.problems.append(f"leak in a client message: {message}"[:300])
-                    if message.get("id") == "after":
-                        return
-            result.problems.append("the websocket session stopped answering")
+            await still_answers(ws, aiohttp.WSMsgType.BINARY, read, "websocket session", result)
 
 
 async def text_frames(url: str, rng: random.Random, frames: int, result: FuzzResult) -> None:
@@ -286,19 +277,37 @@ async def text_frames(url: str, rng: random.Random, frames: int, result: FuzzRes
                         message["data"] = hostile_value(rng)
                     await ws.send_str(json.dumps(message))
                 result.frames += 1
-            after = {"label": "rtvi-ai", "type": "get-config", "id": "after", "data": {}}
-            await ws.send_str(json.dumps(after))
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                reply = await ws.receive(timeout=15)
-                if reply.type != aiohttp.WSMsgType.TEXT:
-                    result.problems.append(f"text session closed after garbage: {reply.type}")
-                    return
-                if LEAKS.search(reply.data):
-                    result.problems.append(f"leak in a text message: {reply.data}"[:300])
-                if json.loads(reply.data).get("id") == "after":
-                    return
-            result.problems.append("the text session stopped answering")
+
+            async def read(reply: aiohttp.WSMessage) -> Any:
+                return json.loads(reply.data)
+
+            await ws.send_str(json.dumps(AFTER))
+            await still_answers(ws, aiohttp.WSMsgType.TEXT, read, "text session", result)
+
+
+async def still_answers(
+    ws: aiohttp.ClientWebSocketResponse,
+    kind: aiohttp.WSMsgType,
+    read: Callable[[aiohttp.WSMessage], Awaitable[Any]],
+    what: str,
+    result: FuzzResult,
+) -> None:
+    """After the garbage, the request ``AFTER`` (sent) must be answered, and no
+    message on the way may leak a key or a dependency's text."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        reply = await ws.receive(timeout=15)
+        if reply.type != kind:
+            result.problems.append(f"{what} closed after garbage: {reply.type}")
+            return
+        message = await read(reply)
+        if not isinstance(message, dict):
+            continue
+        if LEAKS.search(json.dumps(message)):
+            result.problems.append(f"leak in a {what} message: {message}"[:300])
+        if message.get("id") == "after":
+            return
+    result.problems.append(f"the {what} stopped answering")
 
 
 def case_maker(seed: int) -> Callable[[list[str]], Case]:
