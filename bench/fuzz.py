@@ -227,87 +227,101 @@ async def start_admitted(http: aiohttp.ClientSession, url: str, body: object) ->
         await asyncio.sleep(0.2)
 
 
-async def websocket_frames(url: str, rng: random.Random, frames: int, result: FuzzResult) -> None:
-    """A websocket session fed garbage frames and hostile RTVI messages; it must go on."""
+@dataclass(frozen=True)
+class SocketCodec:
+    """How one socket transport carries RTVI messages, for the garbage run."""
+
+    transport: str
+    raw_share: float  # the share of frames that are random bytes
+    message: Callable[[random.Random, int], dict[str, Any]]
+    send: Callable[[aiohttp.ClientWebSocketResponse, dict[str, Any]], Awaitable[None]]
+    read: Callable[[aiohttp.WSMessage], Awaitable[Any]]
+    kind: aiohttp.WSMsgType
+    what: str
+
+
+def websocket_codec() -> SocketCodec:
+    """pipecat's protobuf frames over a WebSocket."""
     from pipecat.frames.frames import OutputTransportMessageUrgentFrame
     from pipecat.serializers.protobuf import ProtobufFrameSerializer
 
     serializer = ProtobufFrameSerializer()
+
+    def message(rng: random.Random, i: int) -> dict[str, Any]:
+        kind = rng.choice(("client-ready", "update-config", "action", "get-config", "x", 5))
+        return {"label": "rtvi-ai", "type": kind, "id": f"f{i}", "data": hostile_value(rng)}
+
+    async def send(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
+        frame = OutputTransportMessageUrgentFrame(message=message)
+        await ws.send_bytes(await serializer.serialize(frame))
+
+    async def read(reply: aiohttp.WSMessage) -> Any:
+        return getattr(await serializer.deserialize(reply.data), "message", None)
+
+    return SocketCodec(
+        "websocket", 0.3, message, send, read, aiohttp.WSMsgType.BINARY, "websocket session"
+    )
+
+
+def text_codec() -> SocketCodec:
+    """RTVI JSON over a WebSocket (the ``text`` transport)."""
+
+    def message(rng: random.Random, i: int) -> dict[str, Any]:
+        kind = rng.choice(("client-ready", "action", "rtvi-server-flush", "x", 5))
+        message = {"label": "rtvi-ai", "type": kind, "id": hostile_value(rng)}
+        if rng.random() < 0.7:
+            message["data"] = hostile_value(rng)
+        return message
+
+    async def send(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps(message))
+
+    async def read(reply: aiohttp.WSMessage) -> Any:
+        return json.loads(reply.data)
+
+    return SocketCodec("text", 0.2, message, send, read, aiohttp.WSMsgType.TEXT, "text session")
+
+
+async def socket_frames(
+    url: str, rng: random.Random, frames: int, result: FuzzResult, codec: SocketCodec
+) -> None:
+    """A socket session fed garbage frames and hostile RTVI messages; it must go on."""
     async with aiohttp.ClientSession() as http:
-        ws_url = (await start_admitted(http, url, {"transport": "websocket"}))["ws_url"]
+        ws_url = (await start_admitted(http, url, {"transport": codec.transport}))["ws_url"]
         async with http.ws_connect(ws_url) as ws:
             for i in range(frames):
                 roll = rng.random()
-                if roll < 0.3:
+                if roll < codec.raw_share:
                     await ws.send_bytes(rng.randbytes(rng.randint(0, 300)))
                 elif roll < 0.4:
                     await ws.send_str(json.dumps(hostile_value(rng)))
                 else:
-                    message = {"label": "rtvi-ai", "type": rng.choice(
-                        ("client-ready", "update-config", "action", "get-config", "x", 5)
-                    ), "id": f"f{i}", "data": hostile_value(rng)}  # fmt: skip
-                    frame = OutputTransportMessageUrgentFrame(message=message)
-                    await ws.send_bytes(await serializer.serialize(frame))
+                    await codec.send(ws, codec.message(rng, i))
                 result.frames += 1
             # The session answers a real request after all that.
-            ping = OutputTransportMessageUrgentFrame(message=AFTER)
-
-            async def read(reply: aiohttp.WSMessage) -> Any:
-                return getattr(await serializer.deserialize(reply.data), "message", None)
-
-            await ws.send_bytes(await serializer.serialize(ping))
-            await still_answers(ws, aiohttp.WSMsgType.BINARY, read, "websocket session", result)
-
-
-async def text_frames(url: str, rng: random.Random, frames: int, result: FuzzResult) -> None:
-    """A ``text`` session (RTVI JSON over a WebSocket) fed garbage; it must go on."""
-    async with aiohttp.ClientSession() as http:
-        ws_url = (await start_admitted(http, url, {"transport": "text"}))["ws_url"]
-        async with http.ws_connect(ws_url) as ws:
-            for _ in range(frames):
-                roll = rng.random()
-                if roll < 0.2:
-                    await ws.send_bytes(rng.randbytes(rng.randint(0, 300)))
-                elif roll < 0.4:
-                    await ws.send_str(json.dumps(hostile_value(rng)))
-                else:
-                    kind = rng.choice(("client-ready", "action", "rtvi-server-flush", "x", 5))
-                    message = {"label": "rtvi-ai", "type": kind, "id": hostile_value(rng)}
-                    if rng.random() < 0.7:
-                        message["data"] = hostile_value(rng)
-                    await ws.send_str(json.dumps(message))
-                result.frames += 1
-
-            async def read(reply: aiohttp.WSMessage) -> Any:
-                return json.loads(reply.data)
-
-            await ws.send_str(json.dumps(AFTER))
-            await still_answers(ws, aiohttp.WSMsgType.TEXT, read, "text session", result)
+            await codec.send(ws, AFTER)
+            await still_answers(ws, codec, result)
 
 
 async def still_answers(
-    ws: aiohttp.ClientWebSocketResponse,
-    kind: aiohttp.WSMsgType,
-    read: Callable[[aiohttp.WSMessage], Awaitable[Any]],
-    what: str,
-    result: FuzzResult,
+    ws: aiohttp.ClientWebSocketResponse, codec: SocketCodec, result: FuzzResult
 ) -> None:
     """After the garbage, the request ``AFTER`` (sent) must be answered, and no
     message on the way may leak a key or a dependency's text."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         reply = await ws.receive(timeout=15)
-        if reply.type != kind:
-            result.problems.append(f"{what} closed after garbage: {reply.type}")
+        if reply.type != codec.kind:
+            result.problems.append(f"{codec.what} closed after garbage: {reply.type}")
             return
-        message = await read(reply)
+        message = await codec.read(reply)
         if not isinstance(message, dict):
             continue
         if LEAKS.search(json.dumps(message)):
-            result.problems.append(f"leak in a {what} message: {message}"[:300])
+            result.problems.append(f"leak in a {codec.what} message: {message}"[:300])
         if message.get("id") == "after":
             return
-    result.problems.append(f"the {what} stopped answering")
+    result.problems.append(f"the {codec.what} stopped answering")
 
 
 def case_maker(seed: int) -> Callable[[list[str]], Case]:
@@ -343,8 +357,8 @@ async def run_fuzz(
                 await send(http, url, make(session_ids), result)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    await websocket_frames(url, random.Random(seed + 1), frames, result)
-    await text_frames(url, random.Random(seed + 2), frames, result)
+    await socket_frames(url, random.Random(seed + 1), frames, result, websocket_codec())
+    await socket_frames(url, random.Random(seed + 2), frames, result, text_codec())
     result.seconds = time.monotonic() - t0
     return result
 

@@ -23,9 +23,9 @@ from pipecat.processors.aggregators.llm_response_universal import LLMUserAggrega
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
 from rtvi_server.processor import (
-    ListeningGate,
     RTVIProcessor,
     create_pipeline_worker,
+    gate_in,
     listening_aggregators,
     listening_stage,
     user_turn_strategies,
@@ -232,7 +232,6 @@ async def build_voice_bot(
         ]
     )
     worker = create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None)
-    gate = listening[0] if isinstance(listening[0], ListeningGate) else None
     resources = {**built, "vad": vad, "context": context}
     # Only the RTVI processor (which ignores audio) lies between the transport and the gate.
-    return Bot(worker=worker, rtvi=rtvi, resources=resources, listening_gate=gate)
+    return Bot(worker=worker, rtvi=rtvi, resources=resources, listening_gate=gate_in(listening))

@@ -15,7 +15,7 @@ from rtvi_server import RTVIProcessor, create_pipeline_worker
 from rtvi_server.audio import BatchedSileroVADAnalyzer
 from rtvi_server.bots import Bot, BotArgs
 from rtvi_server.processor import (
-    ListeningGate,
+    gate_in,
     listening_aggregators,
     listening_stage,
     user_turn_strategies,
@@ -51,6 +51,5 @@ async def create_bot(args: BotArgs) -> Bot:
             assistant,
         ]
     )
-    gate = listening[0] if isinstance(listening[0], ListeningGate) else None
     worker = create_pipeline_worker(pipeline, rtvi, idle_timeout_secs=None)
-    return Bot(worker=worker, rtvi=rtvi, listening_gate=gate)
+    return Bot(worker=worker, rtvi=rtvi, listening_gate=gate_in(listening))

@@ -7,7 +7,12 @@ from rtvi_server.processor.aggregators import (
     user_turn_strategies,
 )
 from rtvi_server.processor.config_requests import DEFAULT_HANDLER_TIMEOUT_SECS
-from rtvi_server.processor.listening_gate import ListeningGate, gates_audio, listening_stage
+from rtvi_server.processor.listening_gate import (
+    ListeningGate,
+    gate_in,
+    gates_audio,
+    listening_stage,
+)
 from rtvi_server.processor.observer import RTVIEventObserver
 from rtvi_server.processor.rtvi_processor import RTVIProcessor
 from rtvi_server.processor.session_worker import create_pipeline_worker
@@ -22,6 +27,7 @@ __all__ = [
     "RTVIProcessor",
     "RequestFailedError",
     "create_pipeline_worker",
+    "gate_in",
     "gates_audio",
     "listening_aggregators",
     "listening_stage",

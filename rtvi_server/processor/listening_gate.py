@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer
@@ -86,10 +87,10 @@ class ListeningGate(FrameProcessor):
         self._controller.add_event_handler("on_broadcast_frame", self._on_broadcast_frame)
         self._ring: deque[InputAudioRawFrame] = deque()
         self._ring_samples = 0
-        #: Broadcasts the controller asked for while analysing the current frame.
-        self._deferred: list[tuple[type[Frame], dict[str, Any]]] | None = None
-        #: Events waiting for a frame to go downstream with.
+        #: Events the controller raised while analysing, waiting for a frame to go
+        #: downstream with (outside an analysis, e.g. its idle timeout, they go at once).
         self._carried: list[tuple[type[Frame], dict[str, Any]]] = []
+        self._analysing = False
         self._open = False
         self._speaking = False
         self._turn_open = False
@@ -142,11 +143,11 @@ class ListeningGate(FrameProcessor):
         the frames it returns are marked so that the gate passes them straight on.
         """
         counting_hangover = self._open and not self._speaking
-        self._deferred = []
+        self._analysing = True
         try:
             await self._controller.process_frame(frame)
         finally:
-            deferred, self._deferred = self._deferred, None
+            self._analysing = False
         released: list[InputAudioRawFrame] = []
         if self._open:
             released.append(frame)
@@ -157,7 +158,6 @@ class ListeningGate(FrameProcessor):
             released.extend(self._ring)
             self._ring.clear()
             self._ring_samples = 0
-        self._carried.extend(deferred)
         if released:
             for out in released:
                 out.metadata[HEARD] = True
@@ -194,8 +194,8 @@ class ListeningGate(FrameProcessor):
 
     async def _broadcast(self, frame_cls: type[Frame], **kwargs: Any) -> None:
         """Now, or (while a frame is analysed) once that frame has gone on."""
-        if self._deferred is not None:
-            self._deferred.append((frame_cls, kwargs))
+        if self._analysing:
+            self._carried.append((frame_cls, kwargs))
         else:
             await self.broadcast_frame(frame_cls, **kwargs)
 
@@ -267,9 +267,13 @@ def listening_stage(
     Where ``gates_audio`` says no, the STT is left as pipecat has it, with the VAD
     in the user aggregator.
     """
-    if not gates_audio(stt, user_params) or user_params.vad_analyzer is None:
+    vad = user_params.vad_analyzer
+    if vad is None or not gates_audio(stt, user_params):
         return [stt], user_params
-    gate = ListeningGate(
-        user_params.vad_analyzer, audio_idle_timeout=user_params.audio_idle_timeout
-    )
+    gate = ListeningGate(vad, audio_idle_timeout=user_params.audio_idle_timeout)
     return [gate, stt], dataclasses.replace(user_params, vad_analyzer=None)
+
+
+def gate_in(stage: Sequence[FrameProcessor]) -> ListeningGate | None:
+    """The gate ``listening_stage`` put in front of the STT, if it put one."""
+    return next((p for p in stage if isinstance(p, ListeningGate)), None)
