@@ -1,4 +1,5 @@
-"""aioice (0.13): which addresses a connection offers as ICE host candidates.
+"""aioice (0.13): which addresses a connection offers as ICE host candidates,
+and a tap on the datagrams a connection receives.
 
 aioice gathers host candidates from every interface but loopback, through the
 module function ``aioice.ice.get_host_addresses``. A server bound to 127.0.0.1
@@ -7,6 +8,9 @@ without either deciding for the other. This module puts one dispatcher in that
 function's place (once): it answers from the addresses chosen by the context
 that is gathering (a ``ContextVar``, so each peer connection gets what the code
 that created it asked for) and falls back to aioice's own choice elsewhere.
+
+:func:`tap_datagrams` lets the lean receive path take media packets where the
+socket delivers them, ahead of aioice's STUN parse and its receive queue.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ def report() -> PatchReport:
     if not callable(getattr(ice, "get_host_addresses", None)):
         missing.append("aioice.ice.get_host_addresses")
     missing += has_names(ice.Connection.gather_candidates, "get_host_addresses")
+    missing += has_names(ice.Connection.__init__, "_protocols", "_queue")
+    missing += has_names(ice.Connection.data_received, "_queue")
+    if not callable(getattr(ice.StunProtocol, "datagram_received", None)):
+        missing.append("aioice.ice.StunProtocol.datagram_received")
     return PatchReport("aioice", installed_version("aioice"), TESTED, tuple(missing))
 
 
@@ -81,3 +89,34 @@ def host_candidates(addresses: Sequence[str] | None) -> Iterator[bool]:
         yield installed
     finally:
         _chosen.reset(token)
+
+
+def tap_datagrams(connection: object, tap: Callable[[bytes], bool]) -> bool:
+    """Offer each datagram ``connection``'s sockets receive to ``tap`` first.
+
+    ``tap`` returns whether it took the datagram; the rest go aioice's way (STUN
+    handling, then the queue its reader awaits). A datagram is offered only
+    while that queue is empty, so a tapped one never overtakes one still queued.
+    Returns whether the tap is in place (False: aioice's names moved).
+    """
+    if not report().ok:
+        return False
+    protocols = getattr(connection, "_protocols", None)
+    queue = getattr(connection, "_queue", None)
+    if not isinstance(protocols, list) or queue is None:
+        return False
+    for protocol in protocols:
+        protocol.datagram_received = _tapped(protocol.datagram_received, tap, queue.empty)
+    return True
+
+
+def _tapped(
+    stock: Callable[[bytes, tuple[object, ...]], None],
+    tap: Callable[[bytes], bool],
+    queue_empty: Callable[[], bool],
+) -> Callable[[bytes, tuple[object, ...]], None]:
+    def datagram_received(data: bytes, addr: tuple[object, ...]) -> None:
+        if not (queue_empty() and tap(data)):
+            stock(data, addr)
+
+    return datagram_received

@@ -1,10 +1,16 @@
-"""aiortc (1.16): taking over an audio receiver's jitter buffer and decode stage.
+"""aiortc (1.16): taking over an audio receiver's jitter buffer and decode stage,
+and what the lean receive path reads from a receiver and its DTLS transport.
 
 aiortc's ``RTCRtpReceiver`` keeps both in name-mangled fields: the jitter
 buffer (which holds each audio packet until four later ones have arrived) and
 the queue its decoder thread reads. The listening path replaces them (see
 ``rtvi_server.sessions.inline_audio``). Where these fields are missing, the
 receiver is left as aiortc made it and audio takes the stock path.
+
+The lean receive path (``rtvi_server.sessions.lean_receive``) needs the
+transport's SRTP session (to unprotect packets itself), its ICE connection (to
+tap the datagrams) and the receiver's per-source statistics (so that RTCP
+receiver reports go on counting the packets it takes).
 """
 
 from __future__ import annotations
@@ -18,17 +24,22 @@ TESTED = ">=1.16,<1.17"
 _JITTER = "_RTCRtpReceiver__jitter_buffer"
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _ENABLED = "_enabled"
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _warned = False
 
 
 def report() -> PatchReport:
     try:
-        from aiortc import RTCRtpReceiver
+        from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver
         from aiortc.rtp import RtpPacket
     except ImportError:
         return PatchReport("aiortc", "not installed", TESTED, ("aiortc",))
     missing = has_names(RTCRtpReceiver.__init__, _JITTER, _DECODER_QUEUE, _ENABLED)
-    missing += has_names(RTCRtpReceiver._handle_rtp_packet, _JITTER, _DECODER_QUEUE, "_data")
+    missing += has_names(
+        RTCRtpReceiver._handle_rtp_packet, _JITTER, _DECODER_QUEUE, "_data", _REMOTE_STREAMS
+    )
+    missing += has_names(RTCDtlsTransport._recv_next, "_rx_srtp")
+    missing += has_names(RTCIceTransport.__init__, "_connection")
     missing += has_names(RtpPacket.__init__, "sequence_number")
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
@@ -68,3 +79,22 @@ def packet_frame_data(packet: Any) -> bytes:
     """The depayloaded frame aiortc stored on an RTP packet for its jitter buffer."""
     data: bytes = packet._data
     return data
+
+
+def srtp_receive_session(dtls_transport: Any) -> Any | None:
+    """The transport's inbound SRTP session (a ``pylibsrtp.Session``); ``None``
+    until the DTLS handshake has keyed it."""
+    return getattr(dtls_transport, "_rx_srtp", None)
+
+
+def ice_connection(dtls_transport: Any) -> Any | None:
+    """The aioice ``Connection`` under a DTLS transport's ICE transport."""
+    return getattr(getattr(dtls_transport, "transport", None), "_connection", None)
+
+
+def receive_statistics(receiver: Any, ssrc: int) -> Any | None:
+    """The receiver's statistics for source ``ssrc`` (what its RTCP receiver
+    reports are made from): ``add(packet)`` counts a packet, read for its
+    ``sequence_number`` and ``timestamp``."""
+    streams = getattr(receiver, _REMOTE_STREAMS, None)
+    return streams.get(ssrc) if isinstance(streams, dict) else None

@@ -34,6 +34,7 @@ from pipecat.frames.frames import InputAudioRawFrame
 
 from rtvi_server.audio.opus import OPUS_RATES, OpusDecoder, opus_available
 from rtvi_server.patches import aiortc as aiortc_patches
+from rtvi_server.sessions.lean_receive import LeanReceive, start_lean_receive
 
 # About one second of 20 ms packets; older audio is dropped when nobody reads.
 QUEUE_PACKETS = 50
@@ -57,12 +58,20 @@ class PassThroughJitterBuffer:
 
     def __init__(self) -> None:
         self._last: int | None = None
+        #: ``(ssrc, payload_type)`` of the last packet added (what the lean path learns).
+        self.last_source: tuple[int, int] | None = None
+
+    def admit(self, sequence: int) -> bool:
+        """Whether a packet with this sequence number goes on (and, if so, it is the last)."""
+        if self._last is not None and not 0 < (sequence - self._last) % 65536 < 32768:
+            return False  # a duplicate, or later audio went on already
+        self._last = sequence
+        return True
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        sequence = packet.sequence_number
-        if self._last is not None and not 0 < (sequence - self._last) % 65536 < 32768:
-            return False, None  # a duplicate, or later audio went on already
-        self._last = sequence
+        self.last_source = (packet.ssrc, packet.payload_type)
+        if not self.admit(packet.sequence_number):
+            return False, None
         data = aiortc_patches.packet_frame_data(packet)
         return False, JitterFrame(data=data, timestamp=packet.timestamp)
 
@@ -96,6 +105,7 @@ class _InlineDecodeStage:
         codec, encoded_frame = item
         if codec.name.lower() == "opus":
             self._sink.accept(encoded_frame.data)
+            self._sink.stock_packet_decoded()
 
     def get(self) -> None:
         self._stopped.wait()
@@ -114,11 +124,16 @@ class InlineAudioInput:
     there first, and only the frames it lets on enter pipecat's input transport.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, lean: bool = True) -> None:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_PACKETS)
         self._decoder: OpusDecoder | None = None
         self.packets = 0
         self.edge: AudioEdge | None = None
+        self._jitter = PassThroughJitterBuffer()
+        self._receiver: Any = None
+        self._lean_wanted = lean
+        #: The lean receive path, once it has taken over this peer's audio source.
+        self.lean: LeanReceive | None = None
 
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
@@ -127,7 +142,20 @@ class InlineAudioInput:
         taken = aiortc_patches.replace_decode_stage(
             receiver, lambda current: _InlineDecodeStage(self, current), _InlineDecodeStage
         )
-        return taken and use_pass_through_jitter_buffer(receiver)
+        jitter = aiortc_patches.replace_jitter_buffer(
+            receiver, lambda: self._jitter, PassThroughJitterBuffer
+        )
+        if taken and jitter:
+            self._receiver = receiver
+        return taken and jitter
+
+    def stock_packet_decoded(self) -> None:
+        """An Opus packet came aiortc's way: from its source on, take the lean path."""
+        source = self._jitter.last_source
+        if not self._lean_wanted or self.lean is not None or source is None:
+            return
+        self._lean_wanted = False  # one try: where it cannot start, it never will
+        self.lean = start_lean_receive(self._receiver, *source, self._jitter, self.accept)
 
     def accept(self, packet: bytes) -> None:
         if self._decoder is None:

@@ -1,0 +1,140 @@
+"""The lean receive path: real libsrtp sessions, then two real aiortc peers on loopback."""
+
+import asyncio
+
+import pytest
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import RtpPacket, is_rtcp
+from pylibsrtp import Policy, Session
+
+from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
+from rtvi_server.sessions.lean_receive import LeanReceive, start_lean_receive
+from rtvi_server.testing import read_wav_pcm16
+
+from ..support.wait import eventually
+from .test_inline_audio import FIXTURE, collect, connected_pair
+
+KEY = bytes(range(30))  # AES-128 key and 112-bit salt
+SSRC, OPUS = 0x11223344, 111
+
+
+def srtp_pair() -> tuple[Session, Session]:
+    sender = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+    receiver = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND))
+    return sender, receiver
+
+
+def packet(sequence: int, *, ssrc: int = SSRC, payload_type: int = OPUS, marker: int = 0) -> bytes:
+    return RtpPacket(
+        payload_type=payload_type,
+        marker=marker,
+        sequence_number=sequence,
+        timestamp=sequence * 960,
+        ssrc=ssrc,
+        payload=bytes([sequence % 256]) * 40,
+    ).serialize()
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.order = PassThroughJitterBuffer()
+        self.decoded: list[bytes] = []
+        self.statistics = StreamStatistics(48000)
+
+    def lean(self, srtp: Session) -> LeanReceive:
+        return LeanReceive(srtp, SSRC, OPUS, self.order, self.decoded.append, self.statistics)
+
+
+def test_it_unprotects_decodes_and_counts_its_source():
+    tx, rx = srtp_pair()
+    heard = Heard()
+    lean = heard.lean(rx)
+    for sequence in (1, 2, 3):
+        assert lean(tx.protect(packet(sequence, marker=sequence == 1)))
+    assert heard.decoded == [bytes([s]) * 40 for s in (1, 2, 3)]
+    assert heard.statistics.packets_received == 3
+    assert heard.statistics.max_seq == 3
+    assert lean.packets == 3
+
+
+def test_other_sources_payload_types_and_rtcp_are_left_to_aiortc():
+    tx, rx = srtp_pair()
+    heard = Heard()
+    lean = heard.lean(rx)
+    assert not lean(tx.protect(packet(1, ssrc=SSRC + 1)))
+    assert not lean(tx.protect(packet(1, payload_type=OPUS + 1)))
+    receiver_report = b"\x81\xc9\x00\x07" + SSRC.to_bytes(4, "big") + b"\0" * 24
+    assert is_rtcp(receiver_report)
+    assert not lean(tx.protect_rtcp(receiver_report))
+    assert not lean(b"\x16\xfe\xfd" + b"\0" * 20)  # a DTLS record
+    assert not lean(b"\x80")
+    assert heard.decoded == []
+
+
+def test_replays_forgeries_and_late_packets_are_taken_but_not_decoded():
+    tx, rx = srtp_pair()
+    heard = Heard()
+    lean = heard.lean(rx)
+    second = tx.protect(packet(2))
+    assert lean(second)
+    assert lean(second)  # a replay: libsrtp refuses it
+    forged = bytearray(tx.protect(packet(3)))
+    forged[-1] ^= 1
+    assert lean(bytes(forged))  # the authentication tag does not match
+    assert lean(tx.protect(packet(1)))  # authentic, but later audio went on already
+    assert heard.decoded == [bytes([2]) * 40]
+    assert heard.statistics.packets_received == 2  # the authentic ones
+
+
+def test_a_payload_type_rtcp_could_be_mistaken_for_is_never_tapped():
+    assert start_lean_receive(object(), SSRC, 72, PassThroughJitterBuffer(), print) is None
+
+
+@pytest.mark.slow
+async def test_between_real_peers_all_but_the_first_packets_come_the_lean_way(fixtures):
+    sender, receiver, microphone = await connected_pair()
+    inline = InlineAudioInput()
+    try:
+        rtp_receiver = receiver.getReceivers()[0]
+        assert inline.attach(rtp_receiver)
+        speech = read_wav_pcm16(fixtures / FIXTURE, 16000)[: 16000 * 4]
+        microphone.play(speech)
+        frames = await collect(inline, 16000, 3.0)
+
+        assert inline.lean is not None
+        assert inline.packets == len(frames) >= 140
+        assert inline.lean.packets >= inline.packets - 5  # aiortc routed the first
+        # The receiver's own count (what its RTCP receiver reports say) is still whole,
+        stats = await rtp_receiver.getStats()
+        inbound = next(s for s in stats.values() if s.type == "inbound-rtp")
+        assert inbound.packetsReceived >= inline.packets
+        assert inbound.packetsLost == 0
+
+        # and the sender hears those reports.
+        async def reported_received():
+            remote = [
+                s for s in (await sender.getStats()).values() if s.type == "remote-inbound-rtp"
+            ]
+            return bool(remote) and remote[0].packetsLost == 0
+
+        await eventually(reported_received, what="an RTCP receiver report")
+    finally:
+        await sender.close()
+        await asyncio.wait_for(receiver.close(), 10)
+        inline.close()
+
+
+@pytest.mark.slow
+async def test_without_the_lean_path_aiortc_routes_every_packet(fixtures):
+    sender, receiver, microphone = await connected_pair()
+    inline = InlineAudioInput(lean=False)
+    try:
+        inline.attach(receiver.getReceivers()[0])
+        microphone.play(read_wav_pcm16(fixtures / FIXTURE, 16000)[:32000])
+        frames = await collect(inline, 16000, 1.5)
+        assert frames
+        assert inline.lean is None
+    finally:
+        await sender.close()
+        await asyncio.wait_for(receiver.close(), 10)
+        inline.close()
