@@ -33,6 +33,7 @@ import numpy as np
 
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
+from bench.processes import CpuMeter, proc_rss_mb
 from bench.profile import profile_listening
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
@@ -42,7 +43,6 @@ FIXTURE = ROOT.parent / "shared" / "fixtures" / "librivox_sense_and_sensibility_
 RESULTS = ROOT / "bench" / "results"
 STOP_SECS = 0.2
 FRAME_SECS = 0.02
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -64,6 +64,9 @@ class SideResult:
     client: str = "packets"
     client_listen_cpu: float = 0.0
     client_cpu: float = 0.0
+    #: Server processes serving sessions (``--workers``); CPU and memory are summed
+    #: over them, ``cpu_utilisation`` is the busiest one's.
+    workers: int = 1
 
     @property
     def mem_per_session_mb(self) -> float:
@@ -107,18 +110,6 @@ class SideResult:
         }
 
 
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def free_port() -> int:
     import socket
 
@@ -127,7 +118,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(side: str, port: int, turn_end: str, loop: str = "asyncio") -> subprocess.Popen[bytes]:
+def launch(
+    side: str, port: int, turn_end: str, loop: str = "asyncio", workers: int = 1
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "BENCH_LOOP": loop,
@@ -150,6 +143,8 @@ def launch(side: str, port: int, turn_end: str, loop: str = "asyncio") -> subpro
             "--default-profile",
             "standin",
         ]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
     else:
         cmd = [sys.executable, "-m", "bench.stock_pipecat", "--port", str(port)]
     proc = subprocess.Popen(
@@ -292,9 +287,10 @@ def room_tone(seconds: float) -> bytes:
 
 async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namespace) -> SideResult:
     port = free_port()
-    proc = launch(side, port, args.turn_end, args.loop)
+    workers = args.workers if side == "rtvi-server" else 1
+    proc = launch(side, port, args.turn_end, args.loop, workers)
     url = f"http://127.0.0.1:{port}"
-    result = SideResult(side, sessions, client=args.client)
+    result = SideResult(side, sessions, client=args.client, workers=workers)
     try:
         # Warm up (first-use costs: model load, imports), then take the idle baseline.
         warm = Run(side, url, audio, turns=1, gap=0.5, result=SideResult(side, 1))
@@ -326,7 +322,7 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
         result.rss_loaded_mb = proc_rss_mb(proc.pid)
         result.audio_seconds = wall * sessions
         result.cpu_ms_per_frame = result.cpu_seconds / (result.audio_seconds / FRAME_SECS) * 1000
-        result.cpu_utilisation = result.cpu_seconds / wall
+        result.cpu_utilisation = meter.busiest() / wall
         return result
     finally:
         proc.terminate()
@@ -336,31 +332,12 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
             proc.kill()
 
 
-class CpuMeter:
-    """CPU seconds the server process and this client process used since it was made."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._server0 = proc_cpu(pid)
-        self._client0 = time.process_time()
-        self._wall0 = time.monotonic()
-
-    def server(self) -> float:
-        return proc_cpu(self.pid) - self._server0
-
-    def client(self) -> float:
-        return time.process_time() - self._client0
-
-    def wall(self) -> float:
-        return time.monotonic() - self._wall0
-
-
 HEADER = (
     "sessions",
     "side",
     "listening CPU ms / 20 ms frame",
     "conversation CPU ms / 20 ms frame",
-    "server CPU",
+    "server CPU (busiest process)",
     "client CPU, listening / talking",
     "turn latency beyond stop_secs p50 / p95 (ms)",
     "start to bot-ready p95 (ms)",
@@ -381,7 +358,7 @@ def table(results: list[SideResult]) -> str:
             row(
                 [
                     str(r.sessions),
-                    r.side,
+                    r.side + (f" ({r.workers} workers)" if r.workers > 1 else ""),
                     f"{r.listen_cpu_ms_per_frame:.3f}",
                     f"{r.cpu_ms_per_frame:.3f}",
                     f"{r.cpu_utilisation * 100:.0f}%",
@@ -406,7 +383,20 @@ def table(results: list[SideResult]) -> str:
         ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
         if ours and stock:
             lines.append(f"| {n} | {_ratios(stock, ours)} |")
+    lines += ["", _real_time_line(results)]
     return "\n".join(lines)
+
+
+def _real_time_line(results: list[SideResult]) -> str:
+    """The most sessions each side held in real time (what ``--workers`` is compared by)."""
+    held: dict[str, int] = {}
+    for r in results:
+        name = r.side + (f" ({r.workers} workers)" if r.workers > 1 else "")
+        held.setdefault(name, 0)
+        if r.holds_real_time:
+            held[name] = max(held[name], r.sessions)
+    parts = [f"{name} {n or 'none'}" for name, n in sorted(held.items())]
+    return "Most sessions held in real time: " + ", ".join(parts) + "."
 
 
 def _ratios(stock: SideResult, ours: SideResult) -> str:
@@ -490,6 +480,12 @@ def main() -> None:
         default=32,
         help="py-spy the rtvi-server process while this many sessions listen (0: never)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="rtvi-server serves from this many worker processes (its CPU and memory summed)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from rtvi_server.patches.aioice import use_by_default
@@ -503,6 +499,7 @@ def main() -> None:
         "turn_end": args.turn_end,
         "loop": args.loop,
         "client": args.client,
+        "workers": args.workers,
         "results": [r.summary() for r in results],
     }
     (args.out / "latest.json").write_text(json.dumps(report, indent=1))

@@ -24,6 +24,7 @@ AREAS: dict[str, tuple[str, ...]] = {
         "vad_controller.py",
     ),
     "VAD: Silero model call (onnxruntime)": ("OnnxSilero.run",),
+    "receive: lean path (SRTP, RTP header, order; rtvi-server)": ("LeanReceive.__call__",),
     "receive: DTLS/SRTP/RTP (aiortc)": ("RTCDtlsTransport.__run",),
     "receive: ICE (aioice)": ("aioice/",),
     "receive: aiortc's RTP receiver": ("rtcrtpreceiver.py",),
