@@ -92,6 +92,15 @@ class RTVIEventObserver(BaseObserver):
         self._modern = _ModernDelegate(rtvi)
         self._sentence = ""
 
+    @property
+    def observe_every_push(self) -> bool:
+        """Every push only for a modern client (or one not known yet): pipecat's observer
+        reports aggregated text at its last push. A config-generation client's events
+        are reported at a frame's first push, so pipecat's worker wakes this observer
+        once per frame rather than once per hop."""
+        client = self._rtvi.client
+        return client is None or client.generation is Generation.MODERN
+
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
         if isinstance(frame, AudioRawFrame):

@@ -37,7 +37,9 @@ _WATCHED = (*_ACTIVITY, UserStoppedSpeakingFrame)
 
 class ActivityObserver(BaseObserver):
     def __init__(self, on_latency: Callable[[float], None] | None = None) -> None:
-        super().__init__()
+        # A frame's first push is all it reads: pipecat's worker then wakes it once
+        # per frame, not once per hop.
+        super().__init__(observe_every_push=False)
         self.last_activity = time.monotonic()
         self._on_latency = on_latency
         self._user_stopped_at: float | None = None

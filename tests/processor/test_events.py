@@ -217,3 +217,17 @@ async def test_nothing_but_replies_goes_out_before_bot_ready():
         await s.wait_for(lambda ms: any(m["type"] == "server-message" for m in ms))
         assert [m["type"] for m in s.messages] == ["bot-ready", "server-message"]
         assert s.messages[1]["data"] == {"hello": "early"}
+
+
+async def test_pipecat_wakes_the_observer_per_hop_only_for_a_modern_client():
+    from rtvi_server.processor.observer import RTVIEventObserver
+    from rtvi_server.sessions.activity import ActivityObserver
+
+    assert not ActivityObserver().observe_every_push  # it reads first pushes only
+    for ready, per_hop in (({}, False), ({"version": "2.1.0", "about": {"library": "t"}}, True)):
+        processor, _ = make_processor()
+        observer = RTVIEventObserver(processor)
+        assert observer.observe_every_push  # the generation is not known yet
+        async with PipelineSession(processor) as s:
+            await s.request(rtvi("client-ready", ready))
+            assert observer.observe_every_push is per_hop
