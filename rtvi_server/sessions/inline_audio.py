@@ -92,9 +92,13 @@ class _InlineDecodeStage:
     just waits for the stop so that aiortc's shutdown (which joins it) works.
     """
 
-    def __init__(self, sink: InlineAudioInput, original: Any) -> None:
+    def __init__(
+        self, sink: InlineAudioInput, original: Any, receiver: Any, order: PassThroughJitterBuffer
+    ) -> None:
         self._sink = sink
         self._original = original
+        self._receiver = receiver
+        self._order = order
         self._stopped = threading.Event()
 
     def put(self, item: Any) -> None:
@@ -105,7 +109,7 @@ class _InlineDecodeStage:
         codec, encoded_frame = item
         if codec.name.lower() == "opus":
             self._sink.accept(encoded_frame.data)
-            self._sink.stock_packet_decoded()
+            self._sink.stock_packet_decoded(self._receiver, self._order)
 
     def get(self) -> None:
         self._stopped.wait()
@@ -129,33 +133,33 @@ class InlineAudioInput:
         self._decoder: OpusDecoder | None = None
         self.packets = 0
         self.edge: AudioEdge | None = None
-        self._jitter = PassThroughJitterBuffer()
-        self._receiver: Any = None
         self._lean_wanted = lean
-        #: The lean receive path, once it has taken over this peer's audio source.
+        self._lean_tried: Any = None  # the receiver the lean path was last tried for
+        #: The lean receive path, once it has taken over the peer's audio source.
         self.lean: LeanReceive | None = None
 
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
         if getattr(receiver, "track", None) is None or receiver.track.kind != "audio":
             return False
+        order = PassThroughJitterBuffer()
         taken = aiortc_patches.replace_decode_stage(
-            receiver, lambda current: _InlineDecodeStage(self, current), _InlineDecodeStage
+            receiver,
+            lambda current: _InlineDecodeStage(self, current, receiver, order),
+            _InlineDecodeStage,
         )
-        jitter = aiortc_patches.replace_jitter_buffer(
-            receiver, lambda: self._jitter, PassThroughJitterBuffer
+        return taken and aiortc_patches.replace_jitter_buffer(
+            receiver, lambda: order, PassThroughJitterBuffer
         )
-        if taken and jitter:
-            self._receiver = receiver
-        return taken and jitter
 
-    def stock_packet_decoded(self) -> None:
-        """An Opus packet came aiortc's way: from its source on, take the lean path."""
-        source = self._jitter.last_source
-        if not self._lean_wanted or self.lean is not None or source is None:
+    def stock_packet_decoded(self, receiver: Any, order: PassThroughJitterBuffer) -> None:
+        """An Opus packet came aiortc's way to ``receiver``: from its source on, take
+        the lean path (tried once per receiver: where it cannot start, it never will)."""
+        source = order.last_source
+        if not self._lean_wanted or self._lean_tried is receiver or source is None:
             return
-        self._lean_wanted = False  # one try: where it cannot start, it never will
-        self.lean = start_lean_receive(self._receiver, *source, self._jitter, self.accept)
+        self._lean_tried = receiver
+        self.lean = start_lean_receive(receiver, *source, order, self.accept)
 
     def accept(self, packet: bytes) -> None:
         if self._decoder is None:
@@ -191,6 +195,7 @@ class InlineAudioInput:
                 yield released
 
     def close(self) -> None:
+        self._lean_tried = None
         if self._decoder is not None:
             self._decoder.close()
             self._decoder = None

@@ -138,3 +138,29 @@ async def test_without_the_lean_path_aiortc_routes_every_packet(fixtures):
         await sender.close()
         await asyncio.wait_for(receiver.close(), 10)
         inline.close()
+
+
+@pytest.mark.slow
+async def test_a_new_peer_connection_gets_its_own_order_and_lean_path(fixtures):
+    """As after an ICE restart that made a new peer connection: the second receiver's
+    sequence numbers start afresh, and its source is learned again."""
+    inline = InlineAudioInput()
+    speech = read_wav_pcm16(fixtures / FIXTURE, 16000)[:32000]
+    pairs = []
+    try:
+        for _ in range(2):
+            sender, receiver, microphone = await connected_pair()
+            pairs.append((sender, receiver))
+            assert inline.attach(receiver.getReceivers()[0])
+            before = inline.packets
+            microphone.play(speech)
+            frames = await collect(inline, 16000, 1.5)
+            assert inline.packets - before == len(frames) >= 50
+            assert inline.lean is not None
+            assert inline.lean.packets >= len(frames) - 5
+            await sender.close()
+    finally:
+        for sender, receiver in pairs:
+            await sender.close()
+            await asyncio.wait_for(receiver.close(), 10)
+        inline.close()
