@@ -69,6 +69,11 @@ class SideResult:
     workers: int = 1
 
     @property
+    def label(self) -> str:
+        """The side as the tables name it (with its workers, where there are several)."""
+        return self.side + (f" ({self.workers} workers)" if self.workers > 1 else "")
+
+    @property
     def mem_per_session_mb(self) -> float:
         return (self.rss_loaded_mb - self.rss_idle_mb) / max(1, self.connected)
 
@@ -358,7 +363,7 @@ def table(results: list[SideResult]) -> str:
             row(
                 [
                     str(r.sessions),
-                    r.side + (f" ({r.workers} workers)" if r.workers > 1 else ""),
+                    r.label,
                     f"{r.listen_cpu_ms_per_frame:.3f}",
                     f"{r.cpu_ms_per_frame:.3f}",
                     f"{r.cpu_utilisation * 100:.0f}%",
@@ -391,10 +396,9 @@ def _real_time_line(results: list[SideResult]) -> str:
     """The most sessions each side held in real time (what ``--workers`` is compared by)."""
     held: dict[str, int] = {}
     for r in results:
-        name = r.side + (f" ({r.workers} workers)" if r.workers > 1 else "")
-        held.setdefault(name, 0)
+        held.setdefault(r.label, 0)
         if r.holds_real_time:
-            held[name] = max(held[name], r.sessions)
+            held[r.label] = max(held[r.label], r.sessions)
     parts = [f"{name} {n or 'none'}" for name, n in sorted(held.items())]
     return "Most sessions held in real time: " + ", ".join(parts) + "."
 

@@ -25,13 +25,6 @@ class RtpHeader(NamedTuple):
     ssrc: int
 
 
-def source_of(data: bytes) -> tuple[int, int] | None:
-    """``(ssrc, payload_type)`` of a packet, read where SRTP leaves them in clear."""
-    if len(data) < FIXED_HEADER:
-        return None
-    return int.from_bytes(data[8:12], "big"), data[1] & 0x7F
-
-
 def parse_rtp(data: bytes) -> tuple[RtpHeader, bytes] | None:
     """The header and the payload of one RTP packet; ``None`` if it is malformed."""
     size = len(data)

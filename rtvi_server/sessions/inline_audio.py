@@ -16,7 +16,9 @@ hands each packet on as it arrives and drops the ones that arrive too late.
 
 The aiortc fields touched (the receiver's jitter buffer, decoder queue and
 ``_enabled``) are reached through :mod:`rtvi_server.patches.aiortc`; where they
-are missing the receiver keeps aiortc's own path.
+are missing the receiver keeps aiortc's own path. Once aiortc has routed the
+first Opus packet here, the peer's later packets skip aiortc's receive path
+altogether (:mod:`rtvi_server.sessions.lean_receive`) and arrive at ``accept``.
 """
 
 from __future__ import annotations

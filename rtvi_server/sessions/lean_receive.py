@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import pylibsrtp
 
-from rtvi_server.audio.rtp import parse_rtp
+from rtvi_server.audio.rtp import FIXED_HEADER, parse_rtp
 from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import aiortc as aiortc_patches
 
@@ -61,7 +61,9 @@ class LeanReceive:
         self.packets = 0
 
     def __call__(self, data: bytes) -> bool:
-        if len(data) < 12 or data[1] not in self._second_bytes or data[8:12] != self._ssrc:
+        if len(data) < FIXED_HEADER or data[1] not in self._second_bytes:
+            return False
+        if data[8:12] != self._ssrc:
             return False
         try:
             plain = self._srtp.unprotect(data)
@@ -79,6 +81,12 @@ class LeanReceive:
         return True
 
 
+def tappable(payload_type: int) -> bool:
+    """An RTP payload type whose packets, marker bit set or not, no RTCP packet shares
+    a second byte with (RTCP types 192-223 would match 64-95)."""
+    return 0 <= payload_type < 128 and (payload_type | 0x80) not in RTCP_TYPES
+
+
 def start_lean_receive(
     receiver: Any,
     ssrc: int,
@@ -91,7 +99,7 @@ def start_lean_receive(
     ``None`` where it cannot (SRTP not keyed yet, a payload type that could be
     mistaken for RTCP, aiortc's or aioice's names moved): audio keeps the stock path.
     """
-    if not 0 <= payload_type < 128 or (payload_type | 0x80) in RTCP_TYPES:
+    if not tappable(payload_type):
         return None
     dtls = getattr(receiver, "transport", None)
     srtp = aiortc_patches.srtp_receive_session(dtls)

@@ -1,6 +1,7 @@
 """The inline decode stage, between two real aiortc peers on loopback."""
 
 import asyncio
+import contextlib
 
 import numpy as np
 import pytest
@@ -35,6 +36,18 @@ async def connected_pair():
     return sender, receiver, microphone
 
 
+@contextlib.asynccontextmanager
+async def connected(inline):
+    """Two peers on loopback, ``inline`` there to take the receiver's audio; all closed after."""
+    sender, receiver, microphone = await connected_pair()
+    try:
+        yield sender, receiver, microphone
+    finally:
+        await sender.close()
+        await asyncio.wait_for(receiver.close(), 10)  # joins aiortc's (idle) decoder thread
+        inline.close()
+
+
 async def collect(inline, sample_rate, seconds):
     frames = []
 
@@ -64,9 +77,8 @@ async def speech_segments(pcm):
 
 
 async def test_peer_audio_arrives_decoded_at_16k_on_the_loop(fixtures):
-    sender, receiver, microphone = await connected_pair()
     inline = InlineAudioInput()
-    try:
+    async with connected(inline) as (_, receiver, microphone):
         rtp_receiver = receiver.getReceivers()[0]
         assert inline.attach(rtp_receiver)
         assert inline.attach(rtp_receiver)  # idempotent
@@ -98,26 +110,17 @@ async def test_peer_audio_arrives_decoded_at_16k_on_the_loop(fixtures):
         for (s0, e0), (s1, e1) in zip(sent_segments, got_segments, strict=True):
             assert abs(s0 - s1) <= 2
             assert abs(e0 - e1) <= 2
-    finally:
-        await sender.close()
-        await asyncio.wait_for(receiver.close(), 10)  # joins aiortc's (idle) decoder thread
-        inline.close()
 
 
 async def test_a_rate_opus_cannot_decode_to_is_resampled(fixtures):
-    sender, receiver, microphone = await connected_pair()
     inline = InlineAudioInput()
-    try:
+    async with connected(inline) as (_, receiver, microphone):
         inline.attach(receiver.getReceivers()[0])
         microphone.play(read_wav_pcm16(fixtures / FIXTURE, 16000)[:32000])
         frames = await collect(inline, 44100, 1.5)
         assert frames
         assert {f.sample_rate for f in frames} == {44100}
         assert sum(len(f.audio) for f in frames) / 2 / 44100 > 1.0
-    finally:
-        await sender.close()
-        await asyncio.wait_for(receiver.close(), 10)
-        inline.close()
 
 
 def test_pass_through_buffer_hands_each_packet_on_at_once_and_never_goes_back():
@@ -142,13 +145,12 @@ async def test_with_an_edge_only_the_frames_the_gate_lets_on_enter_pipecat(fixtu
     from rtvi_server.processor import ListeningGate
     from rtvi_server.processor.listening_gate import EVENTS, HEARD
 
-    sender, receiver, microphone = await connected_pair()
     inline = InlineAudioInput()
     vad = SileroVADAnalyzer(sample_rate=16000)
     vad.set_sample_rate(16000)  # (what the pipeline's setup does)
     gate = ListeningGate(vad, hangover_secs=0.3)
     inline.edge = gate
-    try:
+    async with connected(inline) as (_, receiver, microphone):
         inline.attach(receiver.getReceivers()[0])
         quiet = np.random.default_rng(5).normal(0, 30, 16000 * 2).astype(np.int16).tobytes()
         speech = read_wav_pcm16(fixtures / FIXTURE, 16000)
@@ -163,7 +165,3 @@ async def test_with_an_edge_only_the_frames_the_gate_lets_on_enter_pipecat(fixtu
         # and of the 2 s after it only the 0.3 s hangover (and the VAD's stop_secs).
         assert inline.packets - len(frames) >= (0.8 + 1.0) / 0.02
         assert gate.frames_dropped >= 0.8 / 0.02
-    finally:
-        await sender.close()
-        await asyncio.wait_for(receiver.close(), 10)
-        inline.close()

@@ -1,6 +1,6 @@
 """The lean receive path: real libsrtp sessions, then two real aiortc peers on loopback."""
 
-import asyncio
+import contextlib
 
 import pytest
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -8,11 +8,11 @@ from aiortc.rtp import RtpPacket, is_rtcp
 from pylibsrtp import Policy, Session
 
 from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
-from rtvi_server.sessions.lean_receive import LeanReceive, start_lean_receive
+from rtvi_server.sessions.lean_receive import LeanReceive, tappable
 from rtvi_server.testing import read_wav_pcm16
 
 from ..support.wait import eventually
-from .test_inline_audio import FIXTURE, collect, connected_pair
+from .test_inline_audio import FIXTURE, collect, connected
 
 KEY = bytes(range(30))  # AES-128 key and 112-bit salt
 SSRC, OPUS = 0x11223344, 111
@@ -87,14 +87,19 @@ def test_replays_forgeries_and_late_packets_are_taken_but_not_decoded():
 
 
 def test_a_payload_type_rtcp_could_be_mistaken_for_is_never_tapped():
-    assert start_lean_receive(object(), SSRC, 72, PassThroughJitterBuffer(), print) is None
+    assert tappable(OPUS)
+    assert tappable(0)  # PCMU
+    assert not tappable(72)  # with the marker bit: 200, an RTCP sender report
+    assert not tappable(64)
+    assert not tappable(95)
+    assert tappable(96)
+    assert not tappable(128)
 
 
 @pytest.mark.slow
 async def test_between_real_peers_all_but_the_first_packets_come_the_lean_way(fixtures):
-    sender, receiver, microphone = await connected_pair()
     inline = InlineAudioInput()
-    try:
+    async with connected(inline) as (sender, receiver, microphone):
         rtp_receiver = receiver.getReceivers()[0]
         assert inline.attach(rtp_receiver)
         speech = read_wav_pcm16(fixtures / FIXTURE, 16000)[: 16000 * 4]
@@ -118,26 +123,17 @@ async def test_between_real_peers_all_but_the_first_packets_come_the_lean_way(fi
             return bool(remote) and remote[0].packetsLost == 0
 
         await eventually(reported_received, what="an RTCP receiver report")
-    finally:
-        await sender.close()
-        await asyncio.wait_for(receiver.close(), 10)
-        inline.close()
 
 
 @pytest.mark.slow
 async def test_without_the_lean_path_aiortc_routes_every_packet(fixtures):
-    sender, receiver, microphone = await connected_pair()
     inline = InlineAudioInput(lean=False)
-    try:
+    async with connected(inline) as (_, receiver, microphone):
         inline.attach(receiver.getReceivers()[0])
         microphone.play(read_wav_pcm16(fixtures / FIXTURE, 16000)[:32000])
         frames = await collect(inline, 16000, 1.5)
         assert frames
         assert inline.lean is None
-    finally:
-        await sender.close()
-        await asyncio.wait_for(receiver.close(), 10)
-        inline.close()
 
 
 @pytest.mark.slow
@@ -146,11 +142,9 @@ async def test_a_new_peer_connection_gets_its_own_order_and_lean_path(fixtures):
     sequence numbers start afresh, and its source is learned again."""
     inline = InlineAudioInput()
     speech = read_wav_pcm16(fixtures / FIXTURE, 16000)[:32000]
-    pairs = []
-    try:
+    async with contextlib.AsyncExitStack() as peers:
         for _ in range(2):
-            sender, receiver, microphone = await connected_pair()
-            pairs.append((sender, receiver))
+            sender, receiver, microphone = await peers.enter_async_context(connected(inline))
             assert inline.attach(receiver.getReceivers()[0])
             before = inline.packets
             microphone.play(speech)
@@ -159,8 +153,3 @@ async def test_a_new_peer_connection_gets_its_own_order_and_lean_path(fixtures):
             assert inline.lean is not None
             assert inline.lean.packets >= len(frames) - 5
             await sender.close()
-    finally:
-        for sender, receiver in pairs:
-            await sender.close()
-            await asyncio.wait_for(receiver.close(), 10)
-        inline.close()
