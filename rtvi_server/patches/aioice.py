@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Callable, Iterator, Sequence
 
 from rtvi_server.patches.selfcheck import PatchReport, has_names, installed_version
@@ -31,6 +32,7 @@ _process_default: tuple[str, ...] | None = None
 _stock: Callable[..., list[str]] | None = None
 
 
+@functools.cache  # the installed code does not change under a running process
 def report() -> PatchReport:
     missing: list[str] = []
     try:

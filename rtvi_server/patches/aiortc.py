@@ -15,6 +15,7 @@ receiver reports go on counting the packets it takes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ _REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _warned = False
 
 
+@functools.cache  # the installed code does not change under a running process
 def report() -> PatchReport:
     try:
         from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver

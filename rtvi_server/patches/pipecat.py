@@ -12,6 +12,7 @@ decisions stay pipecat's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -31,6 +32,7 @@ class SileroResetRule(NamedTuple):
 _RESET_RULE_1_14 = SileroResetRule(2.0, 0.1, 5)
 
 
+@functools.cache  # the installed code does not change under a running process
 def report() -> PatchReport:
     try:
         from pipecat.transports.smallwebrtc.transport import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -22,7 +23,10 @@ class PatchReport:
         return not self.missing
 
 
+@functools.cache
 def installed_version(package: str) -> str:
+    """The installed version of ``package``: read from its metadata once per
+    process, since reading it walks ``sys.path``."""
     try:
         return version(package)
     except PackageNotFoundError:
