@@ -115,10 +115,23 @@ def _draining_server_class() -> type:
     return DrainingServer
 
 
+def limit_blas_threads() -> None:
+    """One OpenBLAS thread for this process, unless the environment names a count.
+
+    Call before numpy is imported. numpy's OpenBLAS starts a thread per core, and
+    after each matrix product those threads spin for a while waiting for more:
+    the Smart Turn model's features (one product per analysis) then cost a second
+    core for nothing, the core the event loop serves every session's audio on.
+    Nothing the server multiplies is big enough to gain from more threads.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def serve(args: argparse.Namespace) -> int:
     from dotenv import load_dotenv
 
     load_dotenv(Path.cwd() / ".env")
+    limit_blas_threads()
     from rtvi_server.logs import configure_logging
     from rtvi_server.sessions.reclaim import limit_malloc_arenas
 

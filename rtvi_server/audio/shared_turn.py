@@ -25,9 +25,9 @@ from rtvi_server.patches.pipecat import smart_turn_prediction
 MODEL_SAMPLE_RATE = 16000
 
 _lock = threading.Lock()
-#: One inference at a time: each already uses every core (pipecat sets ONNX Runtime's
-#: intra-op threads to the CPU count), so concurrent runs only contend, and each
-#: concurrent run would grow ONNX Runtime's arena by its own working set for good.
+#: One inference at a time (on one ONNX Runtime thread, pipecat's default): the
+#: event loop keeps the other cores, and each concurrent run would grow ONNX
+#: Runtime's arena by its own working set for good.
 _run_lock = threading.Lock()
 _shared: Any = None
 
