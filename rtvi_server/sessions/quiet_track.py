@@ -22,6 +22,8 @@ import av
 from aiortc import MediaStreamTrack
 
 RESUME_SLACK_SECS = 0.02
+#: aiortc's Opus encoder sends 20 ms per packet: two of this track's 10 ms frames.
+FRAMES_PER_PACKET = 2
 
 
 class QuietAudioTrack(MediaStreamTrack):
@@ -73,8 +75,12 @@ class QuietAudioTrack(MediaStreamTrack):
         return frame
 
     def _skip_gap(self) -> None:
-        """Move the clock over the quiet time, in whole 10 ms steps."""
+        """Move the clock over the quiet time, in whole 10 ms steps, stopping one
+        packet short of now: the audio that ends the pause is already here, so the
+        first packet (both of its frames) goes at once instead of waiting 0-10 ms
+        for its second half's turn. The pacing from there on is unchanged."""
         late = time.monotonic() - (self._start + self._pts / self._rate)
         if late > RESUME_SLACK_SECS:
             gap = int(late * self._rate)
-            self._pts += gap - gap % self._samples_10ms
+            steps = gap // self._samples_10ms - (FRAMES_PER_PACKET - 1)
+            self._pts += max(0, steps) * self._samples_10ms

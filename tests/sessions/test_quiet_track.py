@@ -1,7 +1,8 @@
 import asyncio
 import time
 
-from rtvi_server.sessions.quiet_track import QuietAudioTrack
+from rtvi_server.sessions import quiet_track
+from rtvi_server.sessions.quiet_track import FRAMES_PER_PACKET, QuietAudioTrack
 
 RATE = 24000
 TEN_MS = RATE // 100
@@ -12,19 +13,42 @@ async def test_nothing_is_sent_while_quiet_and_time_advances_over_the_gap():
     pending = asyncio.create_task(track.recv())
     await asyncio.sleep(0.2)
     assert not pending.done()  # no silence frames while the bot is quiet
-    track.add_audio_bytes(b"\x01\x00" * TEN_MS * 3)
+    start = time.monotonic()
+    track.add_audio_bytes(b"\x01\x00" * TEN_MS * 6)
     first = await asyncio.wait_for(pending, 1)
     # The RTP clock moved on over the 0.2 s pause instead of starting at zero.
     assert abs(first.pts - int(0.2 * RATE)) <= 2 * TEN_MS
-    start = time.monotonic()
-    second, third = await track.recv(), await track.recv()
-    assert [second.pts, third.pts] == [first.pts + TEN_MS, first.pts + 2 * TEN_MS]
-    assert time.monotonic() - start >= 0.015  # paced in real time, not a burst
+    rest = [await track.recv() for _ in range(5)]
+    assert [f.pts - first.pts for f in rest] == [i * TEN_MS for i in range(1, 6)]
+    # Paced in real time, not a burst: the sixth frame is due 30-40 ms after the resume.
+    assert time.monotonic() - start >= 0.025
+    last = rest[-1]
 
     pending = asyncio.create_task(track.recv())
     await asyncio.sleep(0.3)
     assert not pending.done()
     track.add_audio_bytes(b"\x01\x00" * TEN_MS)
     resumed = await asyncio.wait_for(pending, 1)
-    assert abs(resumed.pts - (third.pts + TEN_MS + int(0.3 * RATE))) <= 2 * TEN_MS
-    assert track.frames_sent == 4
+    assert abs(resumed.pts - (last.pts + TEN_MS + int(0.3 * RATE))) <= 2 * TEN_MS
+    assert track.frames_sent == 7
+
+
+async def test_the_first_packet_after_a_pause_is_not_held_back(monkeypatch):
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def recorded_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(seconds)
+
+    track = QuietAudioTrack(sample_rate=RATE)
+    pending = asyncio.create_task(track.recv())
+    await real_sleep(0.2)
+    monkeypatch.setattr(quiet_track.asyncio, "sleep", recorded_sleep)
+    track.add_audio_bytes(b"\x01\x00" * TEN_MS * 6)
+    frames = [await asyncio.wait_for(pending, 1)]
+    frames += [await track.recv() for _ in range(FRAMES_PER_PACKET - 1)]
+    assert waits == []  # the audio is here: the whole first packet goes at once
+    frames += [await track.recv() for _ in range(4)]
+    assert len(waits) >= 3  # then real time again, one frame per 10 ms
+    assert [f.pts - frames[0].pts for f in frames] == [i * TEN_MS for i in range(6)]
