@@ -14,8 +14,13 @@ from rtvi_server.processor.listening_gate import (
     listening_stage,
 )
 from rtvi_server.processor.observer import RTVIEventObserver
+from rtvi_server.processor.observer_group import ObserverGroup
 from rtvi_server.processor.rtvi_processor import RTVIProcessor
-from rtvi_server.processor.session_worker import create_pipeline_worker
+from rtvi_server.processor.session_worker import (
+    SessionPipelineWorker,
+    add_observers,
+    create_pipeline_worker,
+)
 from rtvi_server.protocol import RequestFailedError
 
 __all__ = [
@@ -23,9 +28,12 @@ __all__ = [
     "TURN_ENDINGS",
     "ListeningGate",
     "ListeningUserAggregator",
+    "ObserverGroup",
     "RTVIEventObserver",
     "RTVIProcessor",
     "RequestFailedError",
+    "SessionPipelineWorker",
+    "add_observers",
     "create_pipeline_worker",
     "gate_in",
     "gates_audio",

@@ -2,18 +2,41 @@
 
 pipecat's ``PipelineWorker`` adds its own modern-only RTVI processor unless told
 not to; two RTVI endpoints in one pipeline would answer every request twice.
-:func:`create_pipeline_worker` turns that off and adds our observer instead.
+:func:`create_pipeline_worker` turns that off and adds our observer instead, in
+one group with the observers a session adds (:func:`add_observers`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 
 from rtvi_server.processor.observer import RTVIEventObserver
+from rtvi_server.processor.observer_group import ObserverGroup
 from rtvi_server.processor.rtvi_processor import RTVIProcessor
+
+
+class SessionPipelineWorker(PipelineWorker):
+    """pipecat's worker, holding the group its session's observers share."""
+
+    def __init__(self, pipeline: Pipeline, *, observer_group: ObserverGroup, **kwargs: Any) -> None:
+        super().__init__(pipeline, observers=[observer_group], **kwargs)
+        self.observer_group = observer_group
+
+
+def add_observers(worker: PipelineWorker, observers: Iterable[BaseObserver]) -> None:
+    """Observe ``worker``'s pipeline with ``observers``: in its group where it has
+    one that has not started, else each through pipecat's own ``add_observer``."""
+    group = worker.observer_group if isinstance(worker, SessionPipelineWorker) else None
+    for observer in observers:
+        if group is not None and not group.set_up:
+            group.add(observer)
+        else:
+            worker.add_observer(observer)
 
 
 def create_pipeline_worker(
@@ -23,15 +46,19 @@ def create_pipeline_worker(
     params: PipelineParams | None = None,
     observers: list[Any] | None = None,
     **kwargs: Any,
-) -> PipelineWorker:
+) -> SessionPipelineWorker:
     """A ``PipelineWorker`` for ``pipeline`` with RTVI served by ``rtvi``.
 
-    Metrics are enabled by default so clients receive ``metrics`` events.
+    Metrics are enabled by default so clients receive ``metrics`` events. The RTVI
+    observer, ``observers`` and those a session adds later
+    (:func:`add_observers`) share one of
+    pipecat's observer proxies.
     """
-    return PipelineWorker(
+    group = ObserverGroup([RTVIEventObserver(rtvi), *(observers or [])])
+    return SessionPipelineWorker(
         pipeline,
+        observer_group=group,
         params=params or PipelineParams(enable_metrics=True, enable_usage_metrics=True),
         enable_rtvi=False,
-        observers=[RTVIEventObserver(rtvi), *(observers or [])],
         **kwargs,
     )

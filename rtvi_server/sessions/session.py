@@ -20,6 +20,7 @@ from pipecat.frames.frames import ErrorFrame
 from pipecat.workers.runner import WorkerRunner
 
 from rtvi_server.bots import Bot
+from rtvi_server.processor.session_worker import add_observers
 from rtvi_server.protocol import outbound
 from rtvi_server.sessions.activity import ActivityObserver
 from rtvi_server.sessions.api import APIError
@@ -75,9 +76,7 @@ class Session:
         worker = bot.worker
         assert self._activity is not None
         assert self._link is not None
-        worker.add_observer(self._activity)
-        for observer in self._link.observers():
-            worker.add_observer(observer)
+        add_observers(worker, [self._activity, *self._link.observers()])
         if bot.listening_gate is not None:
             self._link.hear_at_edge(bot.listening_gate)
 

@@ -1,0 +1,94 @@
+"""Several observers of one pipeline behind one of pipecat's observer proxies.
+
+pipecat's worker gives each observer a queue and a task of its own, and puts
+every event on every queue: each frame a processor handles, and each push of a
+frame for an observer that watches every push (the first push for the others).
+A session's own observers (the RTVI events, the activity watch, its link's) are
+cheap and never wait, so one queue and one task serve them all here, and an
+event reaches only the members that take it: a push, by each member's
+``observe_every_push``; a processed frame, only members that read those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from loguru import logger
+from pipecat.observers.base_observer import (
+    BaseObserver,
+    FrameProcessed,
+    FramePushed,
+    ProcessorSetUp,
+)
+
+
+class ObserverGroup(BaseObserver):
+    def __init__(self, members: Iterable[BaseObserver] = ()) -> None:
+        super().__init__()
+        self._members: list[BaseObserver] = []
+        self._processing: list[BaseObserver] = []  # the members that read processed frames
+        self._set_up = False
+        for member in members:
+            self.add(member)
+
+    @property
+    def members(self) -> tuple[BaseObserver, ...]:
+        return tuple(self._members)
+
+    @property
+    def set_up(self) -> bool:
+        """Whether the pipeline has started (members are added before that)."""
+        return self._set_up
+
+    def add(self, member: BaseObserver) -> None:
+        if self._set_up:
+            raise RuntimeError("observers join a group before its pipeline starts")
+        self._members.append(member)
+        if type(member).on_process_frame is not BaseObserver.on_process_frame:
+            self._processing.append(member)
+
+    @property
+    def observe_every_push(self) -> bool:
+        # Read by pipecat's worker at every push: a member's answer may change (the
+        # RTVI observer's does once the client says which protocol it speaks).
+        return any(member.observe_every_push for member in self._members)
+
+    async def setup(self, task_manager: Any) -> None:
+        await super().setup(task_manager)
+        self._set_up = True
+        for member in self._members:
+            await member.setup(task_manager)
+
+    async def cleanup(self) -> None:
+        for member in self._members:
+            await _guarded(member, member.cleanup)
+        await super().cleanup()  # type: ignore[no-untyped-call]
+
+    async def on_pipeline_started(self) -> None:
+        for member in self._members:
+            await _guarded(member, member.on_pipeline_started)
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        first = data.first_push
+        for member in self._members:
+            if first or member.observe_every_push:
+                await _guarded(member, member.on_push_frame, data)
+
+    async def on_process_frame(self, data: FrameProcessed) -> None:
+        for member in self._processing:
+            await _guarded(member, member.on_process_frame, data)
+
+    async def on_processor_setup(self, data: ProcessorSetUp) -> None:
+        for member in self._members:
+            await _guarded(member, member.on_processor_setup, data)
+
+
+async def _guarded(
+    member: BaseObserver, handler: Callable[..., Awaitable[None]], *args: Any
+) -> None:
+    """One member failing is logged and leaves the others observing."""
+    try:
+        await handler(*args)
+    except Exception as exc:  # an observer's bug must not silence the session's events
+        logger.error(f"observer {type(member).__name__} failed: {type(exc).__name__}: {exc}")
