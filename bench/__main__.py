@@ -358,23 +358,7 @@ def row(cells: list[str] | tuple[str, ...]) -> str:
 def table(results: list[SideResult]) -> str:
     lines = [row(HEADER), row(["---"] * len(HEADER))]
     for r in results:
-        s = r.summary()
-        lines.append(
-            row(
-                [
-                    str(r.sessions),
-                    r.label,
-                    f"{r.listen_cpu_ms_per_frame:.3f}",
-                    f"{r.cpu_ms_per_frame:.3f}",
-                    f"{r.cpu_utilisation * 100:.0f}%",
-                    f"{r.client_listen_cpu * 100:.0f}% / {r.client_cpu * 100:.0f}%",
-                    f"{s['turn_extra_p50_ms'] or 0:.0f} / {s['turn_extra_p95_ms'] or 0:.0f}",
-                    f"{s['start_to_ready_p95_ms'] or 0:.0f}",
-                    f"{r.mem_per_session_mb:.1f}",
-                    "yes" if r.holds_real_time else "no",
-                ]
-            )
-        )
+        lines.append(row([str(r.sessions), r.label, *_figures(r)]))
     by_n: dict[int, dict[str, SideResult]] = {}
     for r in results:
         by_n.setdefault(r.sessions, {})[r.side] = r
@@ -390,6 +374,24 @@ def table(results: list[SideResult]) -> str:
             lines.append(f"| {n} | {_ratios(stock, ours)} |")
     lines += ["", _real_time_line(results)]
     return "\n".join(lines)
+
+
+def _figures(r: SideResult) -> list[str]:
+    """A side's cells after its name: "n/a" where nothing was there to measure."""
+    if not r.connected:  # no session to listen, talk or hold memory: figures of nothing
+        return ["n/a (none connected)"] * (len(HEADER) - 3) + ["no"]
+    s = r.summary()
+    p50, p95, ready = s["turn_extra_p50_ms"], s["turn_extra_p95_ms"], s["start_to_ready_p95_ms"]
+    return [
+        f"{r.listen_cpu_ms_per_frame:.3f}",
+        f"{r.cpu_ms_per_frame:.3f}",
+        f"{r.cpu_utilisation * 100:.0f}%",
+        f"{r.client_listen_cpu * 100:.0f}% / {r.client_cpu * 100:.0f}%",
+        f"{p50:.0f} / {p95:.0f}" if p50 is not None and p95 is not None else "none answered",
+        f"{ready:.0f}" if ready is not None else "n/a",
+        f"{r.mem_per_session_mb:.1f}",
+        "yes" if r.holds_real_time else "no",
+    ]
 
 
 def _real_time_line(results: list[SideResult]) -> str:

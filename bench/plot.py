@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,15 @@ def _series(results: list[dict[str, Any]], side: str, key: str) -> tuple[list[in
     rows = sorted((r for r in results if r["side"] == side), key=lambda r: r["sessions"])
     points = [(r["sessions"], r[key]) for r in rows if r.get(key) and _complete(r, key)]
     return [n for n, _ in points], [v for _, v in points]
+
+
+def _sparse_minor(value: float, _position: int) -> str:
+    """Label a log axis's minor ticks at 2, 3 and 5 of each decade only: labelled
+    at every tick, 0.9 and the decade's 1 overprint each other."""
+    if value <= 0:
+        return ""
+    leading = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if leading in (2, 3, 5) else ""
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -60,7 +70,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         axis.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
         plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
         axis.get_yaxis().set_major_formatter(plain)
-        axis.get_yaxis().set_minor_formatter(plain)
+        axis.get_yaxis().set_minor_formatter(matplotlib.ticker.FuncFormatter(_sparse_minor))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     fig.suptitle(
