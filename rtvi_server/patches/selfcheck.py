@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -23,10 +22,9 @@ class PatchReport:
         return not self.missing
 
 
-@functools.cache
 def installed_version(package: str) -> str:
-    """The installed version of ``package``: read from its metadata once per
-    process, since reading it walks ``sys.path``."""
+    """The installed version of ``package`` (reading it walks ``sys.path``: each
+    dependency's ``report`` is cached, so this runs once per process for each)."""
     try:
         return version(package)
     except PackageNotFoundError:

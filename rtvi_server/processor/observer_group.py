@@ -11,7 +11,7 @@ event reaches only the members that take it: a push, by each member's
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from loguru import logger
@@ -62,33 +62,43 @@ class ObserverGroup(BaseObserver):
 
     async def cleanup(self) -> None:
         for member in self._members:
-            await _guarded(member, member.cleanup)
+            await _guarded(member, member.cleanup())  # type: ignore[no-untyped-call]
         await super().cleanup()  # type: ignore[no-untyped-call]
 
     async def on_pipeline_started(self) -> None:
         for member in self._members:
-            await _guarded(member, member.on_pipeline_started)
+            await _guarded(member, member.on_pipeline_started())  # type: ignore[no-untyped-call]
 
     async def on_push_frame(self, data: FramePushed) -> None:
         first = data.first_push
         for member in self._members:
             if first or member.observe_every_push:
-                await _guarded(member, member.on_push_frame, data)
+                try:
+                    await member.on_push_frame(data)
+                except Exception as exc:
+                    _failed(member, exc)
 
     async def on_process_frame(self, data: FrameProcessed) -> None:
         for member in self._processing:
-            await _guarded(member, member.on_process_frame, data)
+            try:
+                await member.on_process_frame(data)
+            except Exception as exc:
+                _failed(member, exc)
 
     async def on_processor_setup(self, data: ProcessorSetUp) -> None:
         for member in self._members:
-            await _guarded(member, member.on_processor_setup, data)
+            await _guarded(member, member.on_processor_setup(data))
 
 
-async def _guarded(
-    member: BaseObserver, handler: Callable[..., Awaitable[None]], *args: Any
-) -> None:
-    """One member failing is logged and leaves the others observing."""
+async def _guarded(member: BaseObserver, event: Awaitable[None]) -> None:
+    """A once-per-pipeline event for ``member`` (the per-frame ones catch inline:
+    no wrapper coroutine per member on every push)."""
     try:
-        await handler(*args)
-    except Exception as exc:  # an observer's bug must not silence the session's events
-        logger.error(f"observer {type(member).__name__} failed: {type(exc).__name__}: {exc}")
+        await event
+    except Exception as exc:
+        _failed(member, exc)
+
+
+def _failed(member: BaseObserver, exc: Exception) -> None:
+    """One member failing is logged and leaves the others observing."""
+    logger.error(f"observer {type(member).__name__} failed: {type(exc).__name__}: {exc}")

@@ -50,9 +50,8 @@ def create_pipeline_worker(
     """A ``PipelineWorker`` for ``pipeline`` with RTVI served by ``rtvi``.
 
     Metrics are enabled by default so clients receive ``metrics`` events. The RTVI
-    observer, ``observers`` and those a session adds later
-    (:func:`add_observers`) share one of
-    pipecat's observer proxies.
+    observer, ``observers`` and those a session adds later (:func:`add_observers`)
+    share one of pipecat's observer proxies.
     """
     group = ObserverGroup([RTVIEventObserver(rtvi), *(observers or [])])
     return SessionPipelineWorker(
