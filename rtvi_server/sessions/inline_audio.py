@@ -140,6 +140,12 @@ class InlineAudioInput:
         #: The lean receive path, once it has taken over the peer's audio source.
         self.lean: LeanReceive | None = None
 
+    @property
+    def queued(self) -> int:
+        """Decoded packets waiting for the pipeline's reader (every counted packet is
+        either read or still here, unless a full queue dropped the oldest)."""
+        return self._queue.qsize()
+
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
         if getattr(receiver, "track", None) is None or receiver.track.kind != "audio":

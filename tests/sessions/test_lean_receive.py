@@ -107,7 +107,8 @@ async def test_between_real_peers_all_but_the_first_packets_come_the_lean_way(fi
         frames = await collect(inline, 16000, 3.0)
 
         assert inline.lean is not None
-        assert inline.packets == len(frames) >= 140
+        assert inline.packets == len(frames) + inline.queued  # read, or not yet
+        assert len(frames) >= 140
         assert inline.lean.packets >= inline.packets - 5  # aiortc routed the first
         # The receiver's own count (what its RTCP receiver reports say) is still whole,
         stats = await rtp_receiver.getStats()
@@ -146,10 +147,15 @@ async def test_a_new_peer_connection_gets_its_own_order_and_lean_path(fixtures):
         for _ in range(2):
             sender, receiver, microphone = await peers.enter_async_context(connected(inline))
             assert inline.attach(receiver.getReceivers()[0])
-            before = inline.packets
+            before, left_over = inline.packets, inline.queued
             microphone.play(speech)
             frames = await collect(inline, 16000, 1.5)
-            assert inline.packets - before == len(frames) >= 50
+            # What the last peer sent after its reading ended waits in the queue: each
+            # packet counted since is read or still queued.
+            heard = len(frames) - left_over + inline.queued
+            assert inline.packets - before == heard
+            assert len(frames) >= 50
             assert inline.lean is not None
-            assert inline.lean.packets >= len(frames) - 5
+            assert inline.lean.packets >= inline.packets - before - 5
             await sender.close()
+            await receiver.close()  # nothing more of this peer's audio is on its way
