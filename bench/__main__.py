@@ -11,9 +11,13 @@ once for all of them, paced by one loop, and read the bot's audio level from its
 RTP header instead of decoding it (``--client packets``); ``--client aiortc``
 encodes and decodes per session as the test client does. The client process's
 own CPU is reported beside the server's. Stand-in STT/LLM/TTS answer instantly on
-both sides, so the framework is what is measured. Writes bench/results/latest.json,
-latest.md and latest.png (CPU per frame and p95 turn latency against sessions)
-and prints the table.
+both sides, so the framework is what is measured. Sessions take their turns as
+independent users would, their first turns spread evenly over one turn's length;
+``--lockstep`` has every session stop speaking at the same instant instead (the
+worst case: every turn end queues behind the others'). Writes
+bench/results/latest.json, latest.md and latest.png (CPU per frame and p95 turn
+latency against sessions), keeps each run's table and figures as
+run-<time>.{md,json}, and prints the table.
 """
 
 from __future__ import annotations
@@ -199,10 +203,18 @@ class Run:
     gap: float
     result: SideResult
     trailing_secs: float = 0.0
+    #: How long after the previous session each session's first turn starts.
+    stagger_secs: float = 0.0
     go: asyncio.Event = field(default_factory=asyncio.Event)
     all_connected: asyncio.Event = field(default_factory=asyncio.Event)
     connected: int = 0
     failed: int = 0
+    started: int = 0
+
+    def first_turn_delay(self) -> float:
+        """This session's wait before its first turn (each session asks once)."""
+        self.started += 1
+        return (self.started - 1) * self.stagger_secs
 
     def settled(self) -> None:
         """One more session connected or failed; release the start once all have."""
@@ -239,6 +251,7 @@ async def one_session(run: Run) -> None:
         # Listening: a quiet room (noise well under the VAD's min_volume) until the turns start.
         client.microphone.play(run.audio.room_tone)
         await run.go.wait()
+        await asyncio.sleep(run.first_turn_delay())
         client.microphone.clear()
         for _ in range(run.turns):
             client.microphone.play(run.audio.speech)
@@ -305,6 +318,8 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
         result.rss_idle_mb = proc_rss_mb(proc.pid)
         run = Run(side, url, audio, turns=args.turns, gap=args.gap, result=result)
         run.trailing_secs = args.trailing_secs
+        if not args.lockstep:  # first turns spread evenly over one turn's speech and gap
+            run.stagger_secs = (args.speech_secs + args.gap) / sessions
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
         await run.all_connected.wait()
         result.connected = run.connected
@@ -433,6 +448,7 @@ def _missing(stock: SideResult, ours: SideResult) -> str:
 async def main_async(args: argparse.Namespace) -> list[SideResult]:
     speech = read_wav_pcm16(FIXTURE)
     args.trailing_secs = await trailing_quiet_secs(speech)
+    args.speech_secs = len(speech) / (2 * 16000)
     audio = Audio.for_client(args.client, speech, room_tone(args.listen + 60))
     results = []
     for i, n in enumerate(args.sessions):
@@ -457,6 +473,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
     parser.add_argument(
         "--gap", type=float, default=1.5, help="seconds of silence after each reply"
+    )
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="every session speaks at the same instant (the worst case); by default each"
+        " session's first turn starts 1/N of a turn (speech and gap) after the previous one's,"
+        " as independent users' turns fall",
     )
     parser.add_argument(
         "--listen", type=float, default=5.0, help="seconds of quiet listening measured first"
@@ -506,12 +529,15 @@ def main() -> None:
         "loop": args.loop,
         "client": args.client,
         "workers": args.workers,
+        "lockstep": args.lockstep,
         "results": [r.summary() for r in results],
     }
-    (args.out / "latest.json").write_text(json.dumps(report, indent=1))
-    plot(report, args.out / "latest.png")
     md = table(results)
-    (args.out / "latest.md").write_text(md + "\n")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for stem in ("latest", f"run-{stamp}"):
+        (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+        (args.out / f"{stem}.md").write_text(md + "\n")
+    plot(report, args.out / "latest.png")
     print(md)
 
 

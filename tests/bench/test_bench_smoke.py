@@ -36,6 +36,9 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "latest.json").read_text())
+    (kept,) = tmp_path.glob("run-*.json")  # this run's figures, kept past the next run
+    assert json.loads(kept.read_text()) == report
+    assert report["lockstep"] is False
     sides = {r["side"]: r for r in report["results"]}
     assert set(sides) == {"rtvi-server", "stock-pipecat"}
     for r in sides.values():
