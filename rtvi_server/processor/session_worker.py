@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipecat.observers.base_observer import BaseObserver
+from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 
@@ -21,11 +22,27 @@ from rtvi_server.processor.rtvi_processor import RTVIProcessor
 
 
 class SessionPipelineWorker(PipelineWorker):
-    """pipecat's worker, holding the group its session's observers share."""
+    """pipecat's worker, holding the group its session's observers share.
+
+    pipecat's turn tracking observer (what ``turn_tracking_observer`` gives, for
+    the audio buffer processor and realtime services) joins the group too: behind
+    a proxy of its own it costs a queue put and a task switch for every frame
+    every processor handles, though it reads only pushes. With tracing on, pipecat
+    keeps its own, which its trace observer is built on.
+    """
 
     def __init__(self, pipeline: Pipeline, *, observer_group: ObserverGroup, **kwargs: Any) -> None:
+        self._turns: TurnTrackingObserver | None = None
+        if kwargs.get("enable_turn_tracking", True) and not kwargs.get("enable_tracing", False):
+            self._turns = TurnTrackingObserver()
+            observer_group.add(self._turns)
+            kwargs["enable_turn_tracking"] = False
         super().__init__(pipeline, observers=[observer_group], **kwargs)
         self.observer_group = observer_group
+
+    @property
+    def turn_tracking_observer(self) -> TurnTrackingObserver | None:
+        return self._turns or super().turn_tracking_observer
 
 
 def add_observers(worker: PipelineWorker, observers: Iterable[BaseObserver]) -> None:

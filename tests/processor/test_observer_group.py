@@ -5,10 +5,11 @@ import asyncio
 import pytest
 from pipecat.frames.frames import TextFrame
 from pipecat.observers.base_observer import BaseObserver, FrameProcessed, FramePushed
+from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.utils.asyncio.task_manager import TaskManager
 
-from rtvi_server.processor import ObserverGroup, add_observers
+from rtvi_server.processor import ObserverGroup, add_observers, create_pipeline_worker
 
 from .bot import make_processor
 from .harness import PipelineSession, rtvi
@@ -86,10 +87,26 @@ async def test_a_session_s_observers_share_one_proxy_in_a_running_pipeline():
     session = PipelineSession(processor)
     late = Recorder(every_push=False)
     add_observers(session.worker, [late])
+    turns = session.worker.turn_tracking_observer
+    started = []
+
+    @turns.event_handler("on_turn_started")
+    async def on_turn_started(_observer, number):
+        started.append(number)
+
     async with session:
         await session.request(rtvi("client-ready", {}))
         proxies = [t for t in asyncio.all_tasks() if "_proxy_task_handler" in t.get_name()]
         assert late.pushes  # it saw frames,
         assert all(late.pushes)  # each at its first push
-    # pipecat's own turn tracker keeps its proxy; the RTVI observer and ours share one.
-    assert len(proxies) == 2
+    # The RTVI observer, pipecat's turn tracker and ours share one proxy,
+    assert len(proxies) == 1
+    assert turns in session.worker.observer_group.members
+    assert started == [1]  # and the turn tracker still tracks (a turn starts with the pipeline)
+
+
+def test_with_tracing_pipecat_keeps_the_turn_tracker_its_traces_are_built_on():
+    processor, _ = make_processor()
+    worker = create_pipeline_worker(Pipeline([processor]), processor, enable_tracing=True)
+    assert worker.turn_tracking_observer is not None
+    assert worker.turn_tracking_observer not in worker.observer_group.members
