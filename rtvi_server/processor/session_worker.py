@@ -42,7 +42,7 @@ class SessionPipelineWorker(PipelineWorker):
 
     @property
     def turn_tracking_observer(self) -> TurnTrackingObserver | None:
-        return self._turns or super().turn_tracking_observer
+        return self._turns if self._turns is not None else super().turn_tracking_observer
 
 
 def add_observers(worker: PipelineWorker, observers: Iterable[BaseObserver]) -> None:
