@@ -85,7 +85,11 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         self._pending += buffer
         while len(self._pending) >= WINDOW_BYTES:
             window, self._pending = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES:]
-            confidence = await self._engine.confidence(stream, pcm16_to_float(window))
+            # While nobody speaks no turn ends on this window: it may wait for
+            # other sessions' windows to share their model call.
+            confidence = await self._engine.confidence(
+                stream, pcm16_to_float(window), quiet=self._state == VADState.QUIET
+            )
             self._maybe_reset_model(stream, confidence)
             self._loudness.ingest(window)
             params = self.params

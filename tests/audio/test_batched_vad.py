@@ -116,6 +116,63 @@ async def test_a_gather_window_batches_windows_that_arrive_apart(monkeypatch):
     assert np.allclose(results, single, atol=1e-4)
 
 
+async def test_quiet_windows_wait_for_every_stream_and_share_one_call(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "600000")  # only a full round sends them
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(4)]
+    windows = np.random.default_rng(5).uniform(-0.3, 0.3, size=(4, WINDOW)).astype(np.float32)
+
+    async def later(i):
+        for _ in range(i):  # the windows come in on separate turns of the loop
+            await asyncio.sleep(0)
+        return await engine.confidence(ids[i], windows[i], quiet=True)
+
+    results = await asyncio.wait_for(asyncio.gather(*(later(i) for i in range(4))), 10)
+    assert engine.calls == 1  # with 4 streams a window that may end a turn would not wait
+    check = SileroBatchEngine()
+    single = [check.evaluate([check.open_stream()], w[None, :])[0] for w in windows]
+    assert np.allclose(results, single, atol=1e-4)
+
+
+async def test_a_window_that_may_end_a_turn_takes_the_waiting_quiet_ones_along(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "600000")
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "0")
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(4)]
+    windows = np.random.default_rng(6).uniform(-0.3, 0.3, size=(2, WINDOW)).astype(np.float32)
+    quiet = asyncio.ensure_future(engine.confidence(ids[0], windows[0], quiet=True))
+    await asyncio.sleep(0)
+    speaking = engine.confidence(ids[1], windows[1])  # another stream hears speech
+    both = await asyncio.wait_for(asyncio.gather(quiet, speaking), 10)
+    assert engine.calls == 1
+    assert engine.windows == 2
+    check = SileroBatchEngine()
+    assert np.allclose(
+        both, [check.evaluate([check.open_stream()], w[None, :])[0] for w in windows], atol=1e-4
+    )
+
+
+async def test_a_quiet_window_alone_waits_its_gather_time_at_most(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "40")
+    engine = SileroBatchEngine()
+    ids = [engine.open_stream() for _ in range(3)]  # the other two send nothing
+    loop = asyncio.get_running_loop()
+    queued = loop.time()
+    window = np.zeros(WINDOW, np.float32)
+    await asyncio.wait_for(engine.confidence(ids[0], window, quiet=True), 10)
+    assert loop.time() - queued >= 0.04 - 1e-3  # it waited for the others, then went alone
+    assert engine.calls == 1
+
+
+async def test_one_stream_never_waits(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "600000")
+    engine = SileroBatchEngine()
+    stream = engine.open_stream()
+    window = np.zeros(WINDOW, np.float32)
+    await asyncio.wait_for(engine.confidence(stream, window, quiet=True), 10)  # a round of one
+    assert engine.calls == 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "params",
@@ -140,6 +197,7 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
         ours.set_sample_rate(16000)
         got = [await ours.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)]
         assert got == expected
+        await ours.cleanup()  # its stream closes: the next rounds are of the live ones
 
     # All three at once, batched together: still identical, frame by frame.
     analyzers = []
