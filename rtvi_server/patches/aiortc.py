@@ -11,10 +11,19 @@ The lean receive path (``rtvi_server.sessions.lean_receive``) needs the
 transport's SRTP session (to unprotect packets itself), its ICE connection (to
 tap the datagrams) and the receiver's per-source statistics (so that RTCP
 receiver reports go on counting the packets it takes).
+
+An ``RTCRtpSender`` encodes each 10 ms audio frame in the event loop's default
+thread pool, which every session of the process shares. The encode is short
+(about 0.1 ms), but each job has to win the GIL back from a busy event loop
+(up to the 5 ms switch interval, twice a job) and hand its result back through
+the loop's wake-up pipe, so with many bots speaking the pool's queue grows and
+their audio goes out late. :func:`encode_inline` runs a sender's encoder on the
+loop instead, through the one name the sender reads its loop by.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -26,13 +35,14 @@ _JITTER = "_RTCRtpReceiver__jitter_buffer"
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _ENABLED = "_enabled"
 _REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+_SENDER_LOOP = "_RTCRtpSender__loop"
 _warned = False
 
 
 @functools.cache  # the installed code does not change under a running process
 def report() -> PatchReport:
     try:
-        from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver
+        from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver, RTCRtpSender
         from aiortc.rtp import RtpPacket
     except ImportError:
         return PatchReport("aiortc", "not installed", TESTED, ("aiortc",))
@@ -43,6 +53,8 @@ def report() -> PatchReport:
     missing += has_names(RTCDtlsTransport._recv_next, "_rx_srtp")
     missing += has_names(RTCIceTransport.__init__, "_connection")
     missing += has_names(RtpPacket.__init__, "sequence_number")
+    missing += has_names(RTCRtpSender.__init__, _SENDER_LOOP)
+    missing += has_names(RTCRtpSender._next_encoded_frame, _SENDER_LOOP, "run_in_executor")
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
 
@@ -100,3 +112,36 @@ def receive_statistics(receiver: Any, ssrc: int) -> Any | None:
     ``sequence_number`` and ``timestamp``."""
     streams = getattr(receiver, _REMOTE_STREAMS, None)
     return streams.get(ssrc) if isinstance(streams, dict) else None
+
+
+class _InlineEncoding:
+    """Stands where an ``RTCRtpSender`` reads its event loop, which it does only
+    to run its encoder in the thread pool: runs the encoder at once and hands
+    back a done future (awaiting it does not suspend)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def run_in_executor(
+        self, _executor: object, fn: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # the sender's await raises it, as it would from the pool
+            future.set_exception(exc)
+        return future
+
+
+def encode_inline(sender: Any) -> bool:
+    """Have ``sender`` encode each frame on the event loop, not in the shared thread
+    pool. Returns whether it does (False: aiortc's names moved; it keeps the pool)."""
+    if not report().ok:
+        return False
+    loop = getattr(sender, _SENDER_LOOP, None)
+    if isinstance(loop, _InlineEncoding):
+        return True
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        return False
+    setattr(sender, _SENDER_LOOP, _InlineEncoding(loop))
+    return True

@@ -23,6 +23,7 @@ from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConn
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from rtvi_server.patches import aioice as aioice_patches
+from rtvi_server.patches import aiortc as aiortc_patches
 from rtvi_server.patches import pipecat as pipecat_patches
 from rtvi_server.processor import ListeningGate
 from rtvi_server.protocol import JSONObject, ProtocolError, decode, outbound
@@ -143,6 +144,9 @@ class WebRTCLink(Link):
         quiet = swap_track(lambda rate: QuietAudioTrack(sample_rate=rate))
         if quiet is not None:
             self.connection.replace_audio_track(quiet)
+        for sender in self.connection.pc.getSenders():
+            if sender.kind == "audio":
+                aiortc_patches.encode_inline(sender)  # no thread-pool round trip per frame
 
     def _attach_inline_audio(self) -> None:
         if self.inline_audio is not None:
