@@ -26,6 +26,10 @@ from rtvi_server.audio.silero_engine import (
 from rtvi_server.patches.pipecat import silero_reset_rule
 
 WINDOW_BYTES = WINDOW * 2
+#: A quiet pair may wait for other sessions' pairs (up to one pair's length) when a
+#: start takes at least this many windows: the windows that confirm it arrive after
+#: the pair's wait is over, so the start is heard no later.
+PAIR_GATHER_START_WINDOWS = 4
 
 
 class BatchedSileroVADAnalyzer(VADAnalyzer):
@@ -34,9 +38,14 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         *,
         params: VADParams | None = None,
         engine: SileroBatchEngine | None = None,
+        pair_quiet_windows: bool = True,
     ) -> None:
+        """``pair_quiet_windows``: while quiet, judge windows two at a time (two model
+        calls back to back, the second on warm caches); the speaking and quiet
+        states come at the same frames, "starting" up to one window later."""
         super().__init__(sample_rate=SAMPLE_RATE, params=params)
         self._engine = engine or shared_engine()
+        self._pair_quiet_windows = pair_quiet_windows
         # Opened when the pipeline starts (set_sample_rate), closed at cleanup: a
         # bot that is built and never run holds no slot in the engine.
         self._stream: int | None = None
@@ -84,21 +93,59 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         stream = self._open_stream()
         self._pending += buffer
         while len(self._pending) >= WINDOW_BYTES:
+            if self._pairs_next():
+                if len(self._pending) < 2 * WINDOW_BYTES:
+                    break  # the first of a pair waits for the second
+                await self._judge_pair(stream)
+                continue
             window, self._pending = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES:]
             # While nobody speaks no turn ends on this window: it may wait for
             # other sessions' windows to share their model call.
             confidence = await self._engine.confidence(
                 stream, pcm16_to_float(window), quiet=self._state == VADState.QUIET
             )
-            self._maybe_reset_model(stream, confidence)
-            self._loudness.ingest(window)
-            params = self.params
-            # The loudness is measured only when it decides something.
-            self._step(
-                confidence >= params.confidence and self._loudness.read() >= params.min_volume
-            )
+            self._judge(stream, window, confidence)
         self._settle()
         return self._state
+
+    def _pairs_next(self) -> bool:
+        """Whether the next two windows may be judged together, at the second's arrival.
+
+        Only while quiet, where the first window can change the state to
+        "starting" at most, which no one acts on (pipecat's ``VADController``
+        reports speaking and quiet): a start takes ``start_secs``, at least two
+        windows here, and the second window still comes before it can. Never
+        where the model could be reset after the first window (the second must
+        then see the reset state).
+        """
+        return (
+            self._pair_quiet_windows
+            and self._state == VADState.QUIET
+            and self._start_windows >= 2
+            and (self._windows_since_reset + 1) * WINDOW
+            < self._reset_rule.interval_secs * SAMPLE_RATE
+        )
+
+    async def _judge_pair(self, stream: int) -> None:
+        first, second = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES : 2 * WINDOW_BYTES]
+        self._pending = self._pending[2 * WINDOW_BYTES :]
+        # The pair may wait for the other sessions' pairs only as long as the
+        # windows after it take to arrive: a start is never heard later for it.
+        confidences = await self._engine.confidence_pair(
+            stream,
+            pcm16_to_float(first),
+            pcm16_to_float(second),
+            quiet=self._start_windows >= PAIR_GATHER_START_WINDOWS,
+        )
+        self._judge(stream, first, confidences[0])
+        self._judge(stream, second, confidences[1])
+
+    def _judge(self, stream: int, window: bytes, confidence: float) -> None:
+        self._maybe_reset_model(stream, confidence)
+        self._loudness.ingest(window)
+        params = self.params
+        # The loudness is measured only when it decides something.
+        self._step(confidence >= params.confidence and self._loudness.read() >= params.min_volume)
 
     def _step(self, speaking: bool) -> None:
         state = self._state

@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
 from rtvi_server.audio.silero_engine import (
@@ -41,6 +41,17 @@ BACKENDS = {"onnx": OnnxSilero, "torch": lambda: TorchSilero("cpu")}
 def backend(request):
     """Each CPU backend; the torch one is what runs on a GPU when there is one."""
     return BACKENDS[request.param]()
+
+
+def heard(states):
+    """What pipecat's ``VADController`` acts on, frame by frame: it reports speaking
+    and quiet, and ignores starting and stopping."""
+    current, out = VADState.QUIET, []
+    for state in states:
+        if state in (VADState.SPEAKING, VADState.QUIET):
+            current = state
+        out.append(current)
+    return out
 
 
 def windows_of(pcm):
@@ -182,7 +193,11 @@ async def test_one_stream_never_waits(monkeypatch):
         VADParams(confidence=0.5, min_volume=0.3),
     ],
 )
-async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params, backend):
+@pytest.mark.parametrize("pair", [False, True], ids=["window-by-window", "quiet-pairs"])
+async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params, backend, pair):
+    """Window by window, every state is pipecat's at every frame; with quiet windows
+    judged in pairs, what the controller hears (speaking, quiet) is."""
+    view = heard if pair else list
     engine = SileroBatchEngine(backend)
     streams = [audio(fixtures, f) for f in FIXTURES]
     chunk = 16000 * 2 * 20 // 1000  # 20 ms frames, as a transport delivers them
@@ -193,16 +208,16 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
             await reference.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)
         ]
         assert {s.name for s in expected} >= {"SPEAKING", "QUIET"}
-        ours = BatchedSileroVADAnalyzer(params=params, engine=engine)
+        ours = BatchedSileroVADAnalyzer(params=params, engine=engine, pair_quiet_windows=pair)
         ours.set_sample_rate(16000)
         got = [await ours.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)]
-        assert got == expected
+        assert view(got) == view(expected)
         await ours.cleanup()  # its stream closes: the next rounds are of the live ones
 
     # All three at once, batched together: still identical, frame by frame.
     analyzers = []
     for _ in streams:
-        a = BatchedSileroVADAnalyzer(params=params, engine=engine)
+        a = BatchedSileroVADAnalyzer(params=params, engine=engine, pair_quiet_windows=pair)
         a.set_sample_rate(16000)
         analyzers.append(a)
     calls_before = engine.calls
@@ -225,7 +240,7 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
             await reference.analyze_audio(pcm[i : i + chunk] or b"\0" * chunk)
             for i in range(0, length, chunk)
         ]
-        assert out == expected
+        assert view(out) == view(expected)
 
 
 def test_backend_choice(monkeypatch):
@@ -254,3 +269,41 @@ def test_gpu_backend_equals_the_cpu_model(fixtures):
     for t in range(length):
         windows = np.stack([w[t] for w in streams])
         assert np.abs(gpu.evaluate(gpu_ids, windows) - cpu.evaluate(cpu_ids, windows)).max() <= 1e-4
+
+
+async def test_quiet_windows_are_judged_in_pairs_back_to_back():
+    engine = SileroBatchEngine()
+    analyzer = BatchedSileroVADAnalyzer(engine=engine)
+    analyzer.set_sample_rate(16000)
+    frame = b"\0" * 640  # 20 ms
+    for _ in range(5):  # 100 ms: three whole windows, the third the first of a pair
+        assert await analyzer.analyze_audio(frame) == VADState.QUIET
+    assert engine.windows == 2
+    assert engine.calls == 2  # one flush, two calls: a stream's windows go one per call
+    await analyzer.cleanup()
+
+
+async def test_a_pair_scores_as_two_windows_one_after_the_other():
+    rng = np.random.default_rng(3)
+    first, second = rng.uniform(-0.5, 0.5, size=(2, WINDOW)).astype(np.float32)
+    engine = SileroBatchEngine()
+    paired = await engine.confidence_pair(engine.open_stream(), first, second, quiet=True)
+    stream = engine.open_stream()
+    one_by_one = (await engine.confidence(stream, first), await engine.confidence(stream, second))
+    assert paired == pytest.approx(one_by_one, abs=1e-6)
+
+
+async def test_speaking_windows_are_judged_as_they_complete(fixtures):
+    pcm = read_wav_pcm16(fixtures / FIXTURES[2], 16000)
+    engine = SileroBatchEngine()
+    analyzer = BatchedSileroVADAnalyzer(engine=engine)
+    analyzer.set_sample_rate(16000)
+    chunk, state, speaking_frames = 640, VADState.QUIET, 0
+    for end in range(chunk, len(pcm) + 1, chunk):
+        was = state
+        state = await analyzer.analyze_audio(pcm[end - chunk : end])
+        if was == VADState.SPEAKING:  # no window waits for a partner
+            speaking_frames += 1
+            assert engine.windows == end // (WINDOW * 2)
+    assert speaking_frames > 20
+    await analyzer.cleanup()
