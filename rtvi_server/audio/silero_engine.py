@@ -242,8 +242,9 @@ class SileroBatchEngine:
         ``quiet``: this stream hears nobody speaking, so its window may wait up to
         ``quiet_gather_secs`` for the others' (no turn ends on it).
         """
-        future = self._queue(stream_id, window)
-        self._schedule_flush(asyncio.get_running_loop(), self._wait(quiet, self.quiet_gather_secs))
+        loop = asyncio.get_running_loop()
+        future = self._queue(loop, stream_id, window)
+        self._schedule_flush(loop, self._wait(quiet, self.quiet_gather_secs))
         return await future
 
     async def confidence_pair(
@@ -256,21 +257,17 @@ class SileroBatchEngine:
         fraction of the first. ``quiet``: the pair may wait up to twice
         ``quiet_gather_secs`` (one pair's length) for the other streams' pairs.
         """
-        futures = (self._queue(stream_id, first), self._queue(stream_id, second))
-        self._schedule_flush(
-            asyncio.get_running_loop(), self._wait(quiet, 2 * self.quiet_gather_secs)
-        )
-        try:
-            first_confidence = await futures[0]
-        except BaseException:
-            if futures[1].done() and not futures[1].cancelled():
-                futures[1].exception()  # the same failure: retrieved, not reported twice
-            futures[1].cancel()
-            raise
-        return first_confidence, await futures[1]
+        loop = asyncio.get_running_loop()
+        futures = (self._queue(loop, stream_id, first), self._queue(loop, stream_id, second))
+        self._schedule_flush(loop, self._wait(quiet, 2 * self.quiet_gather_secs))
+        # gather retrieves the second's failure too when the first fails.
+        first_confidence, second_confidence = await asyncio.gather(*futures)
+        return first_confidence, second_confidence
 
-    def _queue(self, stream_id: int, window: Float32Array) -> asyncio.Future[float]:
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    def _queue(
+        self, loop: asyncio.AbstractEventLoop, stream_id: int, window: Float32Array
+    ) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = loop.create_future()
         self._pending.append((stream_id, window, future))
         self._pending_streams.add(stream_id)
         return future
