@@ -6,8 +6,10 @@
 For each session count, each side is started fresh as its own server process;
 N WebRTC clients (this process, aiortc) connect over loopback and speak a
 recorded fixture in real time, turn after turn, while the server's own CPU time
-(/proc) and memory are sampled. By default the clients send Opus packets encoded
-once for all of them, paced by one loop, and read the bot's audio level from its
+(/proc) and memory are sampled (memory per session: the most the server held
+while its sessions were live, less its idle memory once it reclaimed the
+warm-up's). By default the clients send Opus packets encoded once for all of
+them, paced by one loop, and read the bot's audio level from its
 RTP header instead of decoding it (``--client packets``); ``--client aiortc``
 encodes and decodes per session as the test client does. The client process's
 own CPU is reported beside the server's. Stand-in STT/LLM/TTS answer instantly on
@@ -37,7 +39,7 @@ import numpy as np
 
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
-from bench.processes import CpuMeter, proc_rss_mb
+from bench.processes import CpuMeter, PeakRss, idle_rss_mb
 from bench.profile import profile_listening
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
@@ -309,18 +311,19 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
     proc = launch(side, port, args.turn_end, args.loop, workers)
     url = f"http://127.0.0.1:{port}"
     result = SideResult(side, sessions, client=args.client, workers=workers)
+    peak: PeakRss | None = None
     try:
         # Warm up (first-use costs: model load, imports), then take the idle baseline.
         warm = Run(side, url, audio, turns=1, gap=0.5, result=SideResult(side, 1))
         warm.go.set()
         await one_session_guarded(warm)
-        await asyncio.sleep(1.0)
-        result.rss_idle_mb = proc_rss_mb(proc.pid)
+        result.rss_idle_mb = await idle_rss_mb(proc.pid, url)
         run = Run(side, url, audio, turns=args.turns, gap=args.gap, result=result)
         run.trailing_secs = args.trailing_secs
         if not args.lockstep:  # first turns spread evenly over one turn's speech and gap
             run.stagger_secs = (args.speech_secs + args.gap) / sessions
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
+        peak = PeakRss(proc.pid)
         await run.all_connected.wait()
         result.connected = run.connected
         if args.listen > 0 and run.connected:
@@ -339,12 +342,14 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
         wall = meter.wall()
         result.cpu_seconds = meter.server()
         result.client_cpu = meter.client() / wall
-        result.rss_loaded_mb = proc_rss_mb(proc.pid)
+        result.rss_loaded_mb = await peak.stop()
         result.audio_seconds = wall * sessions
         result.cpu_ms_per_frame = result.cpu_seconds / (result.audio_seconds / FRAME_SECS) * 1000
         result.cpu_utilisation = meter.busiest() / wall
         return result
     finally:
+        if peak is not None:
+            await peak.stop()
         proc.terminate()
         try:
             proc.wait(20)

@@ -7,9 +7,14 @@ real time first is its busiest process (one event loop, one core).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import re
 import time
 from pathlib import Path
+
+import aiohttp
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -80,3 +85,48 @@ class CpuMeter:
 
     def wall(self) -> float:
         return time.monotonic() - self._wall0
+
+
+class PeakRss:
+    """The most resident memory the server's processes held while this ran.
+
+    Sampled, every ``period`` seconds, from when it is made until ``stop()``:
+    memory with sessions live is what a session costs, not what is left after
+    they end (the server reclaims it then).
+    """
+
+    def __init__(self, pid: int, period: float = 0.25) -> None:
+        self.pid = pid
+        self.mb = proc_rss_mb(pid)
+        self._task = asyncio.create_task(self._sample(period))
+
+    async def _sample(self, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            self.mb = max(self.mb, proc_rss_mb(self.pid))
+
+    async def stop(self) -> float:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.mb = max(self.mb, proc_rss_mb(self.pid))
+        return self.mb
+
+
+async def idle_rss_mb(pid: int, url: str, timeout: float = 10.0) -> float:
+    """The server's memory once it is idle and has reclaimed what ended sessions held.
+
+    rtvi-server counts its reclaims (``rtvi_memory_reclaims_total``); a server
+    without the counter (stock pipecat) gets the same wait at most.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
+                text = await r.text() if r.status == 200 else ""
+        except aiohttp.ClientError:
+            text = ""
+        if re.search(r"^rtvi_memory_reclaims_total [1-9]", text, re.MULTILINE):
+            break
+        await asyncio.sleep(0.25)
+    return proc_rss_mb(pid)
