@@ -4,15 +4,17 @@ pipecat's ``LocalSmartTurnAnalyzerV3`` loads its model in every instance: about
 50 MB and a model load per session, on the event loop, while the bot is built.
 The model is stateless and ONNX Runtime's ``Run`` is thread-safe, so here each
 session keeps pipecat's turn logic (``BaseSmartTurn``: its audio buffer, its
-silence timing, its inference on a thread of its own) and asks one process-wide
-pipecat analyzer for the prediction. That analyzer is made on first use, in a
-session's inference thread, never on the event loop. Decisions are pipecat's:
-the same code computes them (``tests/audio/test_shared_turn.py``).
+silence timing) and asks one process-wide pipecat analyzer for the prediction.
+Every session's inference runs on the model's one thread, where that analyzer
+is made (and warmed) when the first session's analyzer is, never on the event
+loop. Decisions are pipecat's: the
+same code computes them (``tests/audio/test_shared_turn.py``).
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,11 +27,25 @@ from rtvi_server.patches.pipecat import smart_turn_prediction
 MODEL_SAMPLE_RATE = 16000
 
 _lock = threading.Lock()
-#: One inference at a time (on one ONNX Runtime thread, pipecat's default): the
-#: event loop keeps the other cores, and each concurrent run would grow ONNX
-#: Runtime's arena by its own working set for good.
-_run_lock = threading.Lock()
 _shared: Any = None
+_thread: ThreadPoolExecutor | None = None
+
+
+def model_thread() -> ThreadPoolExecutor:
+    """The one thread every session's turn inference runs on.
+
+    One inference at a time (on one ONNX Runtime thread, pipecat's default): the
+    event loop keeps the other cores, and each concurrent run would grow ONNX
+    Runtime's arena by its own working set for good. And one thread, not a
+    thread per session as pipecat's analyzer has: glibc gives threads malloc
+    arenas in turn, so inference on a session's own thread touched a second
+    arena's copy of the working set (about 15 MB here) as sessions came and went.
+    """
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smart-turn")
+        return _thread
 
 
 def shared_smart_turn() -> Any:
@@ -43,8 +59,18 @@ def shared_smart_turn() -> Any:
 
             model = LocalSmartTurnAnalyzerV3()
             model.set_sample_rate(MODEL_SAMPLE_RATE)
+            _warm_up(model)
             _shared = model
         return _shared
+
+
+def _warm_up(model: Any) -> None:
+    """Two predictions on silence: ONNX Runtime grows its arena over a session's
+    first two runs (about 30 MB here, every input has the model's one shape), and
+    a first run is slow; so no user's first turns pay for either."""
+    quiet = np.zeros(MODEL_SAMPLE_RATE, dtype=np.float32)
+    for _ in range(2):
+        smart_turn_prediction(model, quiet)
 
 
 class SharedSmartTurnAnalyzer(BaseSmartTurn):
@@ -60,9 +86,16 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        model_thread().submit(shared_smart_turn)  # loaded before the first turn ends
         self._vad_start = 0.0
         self._since_speech: int | None = None  # samples since this segment's speech began
         self._judged_since_speech: int | None = None
+
+    @property
+    def _model_executor(self) -> ThreadPoolExecutor:
+        """The process's model thread, where pipecat's analyzer starts one per session
+        (pipecat's cleanup then has no thread of the session's to stop)."""
+        return model_thread()
 
     def update_vad_start_secs(self, vad_start_secs: float) -> None:
         super().update_vad_start_secs(vad_start_secs)
@@ -108,6 +141,4 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
             import soxr
 
             audio_array = soxr.resample(audio_array, self.sample_rate, MODEL_SAMPLE_RATE)
-        model = shared_smart_turn()
-        with _run_lock:
-            return smart_turn_prediction(model, audio_array)
+        return smart_turn_prediction(shared_smart_turn(), audio_array)

@@ -53,12 +53,14 @@ def report() -> PatchReport:
 
 
 def _missing_hooks() -> list[str]:
+    from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
     from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
     from pipecat.services.tts_service import TTSService
     from pipecat.utils.base_object import BaseObject
 
     hooks = [
         (LocalSmartTurnAnalyzerV3, "_predict_endpoint"),
+        (BaseSmartTurn, "_model_executor"),  # the thread a turn's inference runs on
         (BaseObject, "_register_event_handler"),
         (BaseObject, "_call_event_handler"),
         (TTSService, "_stream_audio_frames_from_iterator"),

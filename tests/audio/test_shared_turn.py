@@ -8,6 +8,7 @@ analyzers' clock advances 20 ms per chunk, as it does for a live microphone
 decides the same when the listening gate delivers the pre-roll in one burst.
 """
 
+import threading
 import time
 
 import numpy as np
@@ -16,7 +17,11 @@ from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnal
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer, shared_smart_turn
+from rtvi_server.audio.shared_turn import (
+    SharedSmartTurnAnalyzer,
+    model_thread,
+    shared_smart_turn,
+)
 from rtvi_server.testing import read_wav_pcm16
 
 pytestmark = pytest.mark.slow
@@ -105,3 +110,38 @@ def test_every_session_shares_one_model():
     a, b = SharedSmartTurnAnalyzer(), SharedSmartTurnAnalyzer()
     assert a is not b
     assert shared_smart_turn() is shared_smart_turn()
+
+
+class ThreadRecordingAnalyzer(SharedSmartTurnAnalyzer):
+    """Records the thread each prediction runs on."""
+
+    def __init__(self, threads):
+        super().__init__()
+        self.threads = threads
+
+    def _predict_endpoint(self, audio_array):
+        self.threads.append(threading.current_thread())
+        return super()._predict_endpoint(audio_array)
+
+
+async def test_every_sessions_inference_runs_on_the_models_one_thread(fixtures, clock):
+    speech = read_wav_pcm16(fixtures / FIXTURES[2], RATE)
+    pcm = room(1.0) + speech + b"\0" * RATE * 2
+    threads = []
+    for _ in range(3):  # three sessions, one after another
+        analyzer = ThreadRecordingAnalyzer(threads)
+        assert await judged_turns(analyzer, pcm, clock)
+        await analyzer.cleanup()  # pipecat stops a session's own thread here
+    assert len(threads) >= 3
+    assert len(set(threads)) == 1
+    assert threads[0] is not threading.current_thread()  # never the event loop's
+    assert threads[0].is_alive()  # a session's cleanup leaves the process's thread running
+
+
+def test_a_sessions_analyzer_loads_the_model_before_its_first_turn(monkeypatch):
+    import rtvi_server.audio.shared_turn as shared
+
+    monkeypatch.setattr(shared, "_shared", None)  # as in a process no session has used
+    SharedSmartTurnAnalyzer()
+    model_thread().submit(lambda: None).result()  # the thread has done what came before
+    assert shared._shared is not None
