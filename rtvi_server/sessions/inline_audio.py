@@ -188,6 +188,8 @@ class InlineAudioInput:
         """
         decoded_rate = sample_rate if sample_rate in OPUS_RATES else 48000
         if self._decoder is not None:
+            if self._decoder.sample_rate != decoded_rate:
+                self._drop_queued()  # read at the new rate, it would play at the wrong speed
             self._decoder.close()
         self._decoder = OpusDecoder(decoded_rate)
         resampler = create_stream_resampler() if decoded_rate != sample_rate else None
@@ -201,6 +203,10 @@ class InlineAudioInput:
                 continue
             for released in await self.edge.hear(frame):
                 yield released
+
+    def _drop_queued(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
 
     def close(self) -> None:
         self._lean_tried = None

@@ -10,6 +10,7 @@ from aiortc.rtp import RtpPacket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 
+from bench.packet_audio import encode_clip
 from rtvi_server.patches.aioice import host_candidates
 from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
 from rtvi_server.testing import read_wav_pcm16
@@ -165,3 +166,34 @@ async def test_with_an_edge_only_the_frames_the_gate_lets_on_enter_pipecat(fixtu
         # and of the 2 s after it only the 0.3 s hangover (and the VAD's stop_secs).
         assert inline.packets - len(frames) >= (0.8 + 1.0) / 0.02
         assert gate.frames_dropped >= 0.8 / 0.02
+
+
+async def next_frame_task(reader):
+    """The reader's next frame, as a task that has run up to its wait for a packet."""
+    task = asyncio.ensure_future(reader.__anext__())
+    await asyncio.sleep(0)  # one turn of the loop: the reader makes its decoder, then waits
+    return task
+
+
+@pytest.mark.parametrize(("rate", "kept"), [(16000, True), (48000, False)])
+async def test_a_restarted_reader_gets_queued_audio_only_at_the_rate_it_was_decoded_at(
+    fixtures, rate, kept
+):
+    packets = encode_clip(read_wav_pcm16(fixtures / FIXTURE, 16000)[:16000]).packets
+    inline = InlineAudioInput(lean=False)
+    reader = inline.frames(16000)
+    first = await next_frame_task(reader)
+    for packet in packets[:10]:
+        inline.accept(packet)
+    assert len((await first).audio) == 640  # 20 ms at 16 kHz
+    assert inline.queued == 9
+    await reader.aclose()
+    reader = inline.frames(rate)  # pipecat restarts its reader, maybe at another rate
+    after = await next_frame_task(reader)
+    inline.accept(packets[10])
+    frame = await after
+    assert frame.sample_rate == rate
+    assert len(frame.audio) == rate // 50 * 2
+    assert inline.queued == (9 if kept else 0)
+    await reader.aclose()
+    inline.close()
