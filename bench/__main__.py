@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,8 @@ class SideResult:
     turn_extra_ms: list[float] = field(default_factory=list)
     turns_missed: int = 0
     failed: int = 0
+    #: Why each failed session failed (the exception's class: TimeoutError, ...).
+    failures: list[str] = field(default_factory=list)
     rss_idle_mb: float = 0.0
     rss_loaded_mb: float = 0.0
     client: str = "packets"
@@ -130,8 +133,14 @@ def free_port() -> int:
 
 
 def launch(
-    side: str, port: int, turn_end: str, loop: str = "asyncio", workers: int = 1
+    side: str,
+    port: int,
+    turn_end: str,
+    loop: str = "asyncio",
+    workers: int = 1,
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
+    """Start one side's server; its output goes to ``log`` (or nowhere)."""
     env = {
         **os.environ,
         "BENCH_LOOP": loop,
@@ -158,9 +167,12 @@ def launch(
             cmd += ["--workers", str(workers)]
     else:
         cmd = [sys.executable, "-m", "bench.stock_pipecat", "--port", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    output = subprocess.DEVNULL if log is None else log.open("wb")
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            output.close()  # the server holds its own copy
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -228,7 +240,8 @@ async def one_session_guarded(run: Run) -> None:
     """A session that fails (cannot connect, no bot-ready) is counted, never waited on."""
     try:
         await asyncio.wait_for(one_session(run), timeout=60 + run.turns * 30)
-    except Exception:
+    except Exception as exc:  # what ended it, by kind, for the report
+        run.result.failures.append(type(exc).__name__)
         run.result.failed += 1
         run.failed += 1
         run.settled()
@@ -308,7 +321,11 @@ def room_tone(seconds: float) -> bytes:
 async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namespace) -> SideResult:
     port = free_port()
     workers = args.workers if side == "rtvi-server" else 1
-    proc = launch(side, port, args.turn_end, args.loop, workers)
+    log = None
+    if args.server_logs is not None:
+        args.server_logs.mkdir(parents=True, exist_ok=True)
+        log = args.server_logs / f"{side}-{sessions}.log"
+    proc = launch(side, port, args.turn_end, args.loop, workers, log)
     url = f"http://127.0.0.1:{port}"
     result = SideResult(side, sessions, client=args.client, workers=workers)
     peak: PeakRss | None = None
@@ -393,7 +410,15 @@ def table(results: list[SideResult]) -> str:
         if ours and stock:
             lines.append(f"| {n} | {_ratios(stock, ours)} |")
     lines += ["", _real_time_line(results)]
+    failed = [r for r in results if r.failures]
+    if failed:
+        lines += ["", "Sessions that failed, and why:"]
+        lines += [f"- {r.label}, {r.sessions}: {_counted(r.failures)}" for r in failed]
     return "\n".join(lines)
+
+
+def _counted(names: list[str]) -> str:
+    return ", ".join(f"{n} x {name}" for name, n in Counter(names).most_common())
 
 
 def _figures(r: SideResult) -> list[str]:
@@ -519,6 +544,12 @@ def main() -> None:
         type=int,
         default=1,
         help="rtvi-server serves from this many worker processes (its CPU and memory summed)",
+    )
+    parser.add_argument(
+        "--server-logs",
+        type=Path,
+        default=None,
+        help="keep each server's output here, as <side>-<sessions>.log (default: discarded)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -18,6 +18,7 @@ from pipecat.frames.frames import (
     TranscriptionFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.settings import STTSettings, TTSSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
@@ -28,6 +29,10 @@ TONE_SECS = 0.6
 
 class InstantSTT(SegmentedSTTService):
     """A transcript the moment the VAD closes a segment."""
+
+    def __init__(self) -> None:
+        # Every setting given (none applies): pipecat logs an error per session otherwise.
+        super().__init__(settings=STTSettings(model=None, language=None))
 
     @property
     def wants_wav_segments(self) -> bool:
@@ -54,7 +59,11 @@ class InstantTTS(TTSService):
     """A short tone for each sentence, synthesised at once."""
 
     def __init__(self) -> None:
-        super().__init__(push_start_frame=True, push_stop_frames=True)
+        super().__init__(
+            push_start_frame=True,
+            push_stop_frames=True,
+            settings=TTSSettings(model=None, voice=None, language=None),
+        )
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         rate = 24000
