@@ -113,6 +113,12 @@ class PeakRss:
         return self.mb
 
 
+def metric(text: str, name: str) -> float:
+    """An unlabelled metric's value in a Prometheus text page (0 where it is absent)."""
+    found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
 async def idle_rss_mb(pid: int, url: str, timeout: float = 10.0) -> float:
     """The server's memory once it is idle and has reclaimed what ended sessions held.
 
@@ -120,13 +126,14 @@ async def idle_rss_mb(pid: int, url: str, timeout: float = 10.0) -> float:
     without the counter (stock pipecat) gets the same wait at most.
     """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
-                text = await r.text() if r.status == 200 else ""
-        except aiohttp.ClientError:
-            text = ""
-        if re.search(r"^rtvi_memory_reclaims_total [1-9]", text, re.MULTILINE):
-            break
-        await asyncio.sleep(0.25)
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(url + "/metrics") as r:
+                    text = await r.text() if r.status == 200 else ""
+            except aiohttp.ClientError:
+                text = ""
+            if metric(text, "rtvi_memory_reclaims_total") > 0:
+                break
+            await asyncio.sleep(0.25)
     return proc_rss_mb(pid)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.processes import metric
 from bench.server import ServerUnderTest
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -114,11 +115,6 @@ def proc_status(pid: int) -> tuple[float, int, int]:
         elif line.startswith("Threads:"):
             threads = int(line.split()[1])
     return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
-
-
-def metric(text: str, name: str) -> float:
-    found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 # -- one session of each kind -------------------------------------------------

@@ -7,8 +7,8 @@ session keeps pipecat's turn logic (``BaseSmartTurn``: its audio buffer, its
 silence timing) and asks one process-wide pipecat analyzer for the prediction.
 Every session's inference runs on the model's one thread, where that analyzer
 is made (and warmed) when the first session's analyzer is, never on the event
-loop. Decisions are pipecat's: the
-same code computes them (``tests/audio/test_shared_turn.py``).
+loop. Decisions are pipecat's: the same code computes them
+(``tests/audio/test_shared_turn.py``).
 """
 
 from __future__ import annotations
@@ -28,24 +28,18 @@ MODEL_SAMPLE_RATE = 16000
 
 _lock = threading.Lock()
 _shared: Any = None
-_thread: ThreadPoolExecutor | None = None
+#: Its thread starts with the first job. One inference at a time (on one ONNX
+#: Runtime thread, pipecat's default): the event loop keeps the other cores, and
+#: each concurrent run would grow ONNX Runtime's arena by its own working set for
+#: good. And one thread, not a thread per session as pipecat's analyzer has: glibc
+#: gives threads malloc arenas in turn, so inference on a session's own thread
+#: touched another arena's copy of the working set (about 8 MB here).
+_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smart-turn")
 
 
 def model_thread() -> ThreadPoolExecutor:
-    """The one thread every session's turn inference runs on.
-
-    One inference at a time (on one ONNX Runtime thread, pipecat's default): the
-    event loop keeps the other cores, and each concurrent run would grow ONNX
-    Runtime's arena by its own working set for good. And one thread, not a
-    thread per session as pipecat's analyzer has: glibc gives threads malloc
-    arenas in turn, so inference on a session's own thread touched a second
-    arena's copy of the working set (about 15 MB here) as sessions came and went.
-    """
-    global _thread
-    with _lock:
-        if _thread is None:
-            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smart-turn")
-        return _thread
+    """The one thread every session's turn inference runs on."""
+    return _thread
 
 
 def shared_smart_turn() -> Any:
