@@ -26,10 +26,14 @@ from rtvi_server.audio.silero_engine import (
 from rtvi_server.patches.pipecat import silero_reset_rule
 
 WINDOW_BYTES = WINDOW * 2
-#: A quiet pair may wait for other sessions' pairs (up to one pair's length) when a
-#: start takes at least this many windows: the windows that confirm it arrive after
-#: the pair's wait is over, so the start is heard no later.
-PAIR_GATHER_START_WINDOWS = 4
+#: How many windows a quiet stream judges at once (never more than a start takes):
+#: with few sessions in the process each model call is small and its cost is mostly
+#: cold caches, which only the run's first call pays; with many, the calls are
+#: batched across sessions already and a long run would hold the loop for longer.
+QUIET_RUN_FEW = 6
+QUIET_RUN_MANY = 2
+#: From how many open streams the engine counts as "many".
+MANY_STREAMS = 8
 
 
 class BatchedSileroVADAnalyzer(VADAnalyzer):
@@ -38,14 +42,15 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         *,
         params: VADParams | None = None,
         engine: SileroBatchEngine | None = None,
-        pair_quiet_windows: bool = True,
+        quiet_runs: bool = True,
     ) -> None:
-        """``pair_quiet_windows``: while quiet, judge windows two at a time (two model
-        calls back to back, the second on warm caches); the speaking and quiet
-        states come at the same frames, "starting" up to one window later."""
+        """``quiet_runs``: while quiet, judge windows a few at a time (model calls
+        back to back, all but the first on warm caches; see ``QUIET_RUN_FEW``); the
+        speaking and quiet states come at the same frames, "starting" up to a run's
+        length later."""
         super().__init__(sample_rate=SAMPLE_RATE, params=params)
         self._engine = engine or shared_engine()
-        self._pair_quiet_windows = pair_quiet_windows
+        self._quiet_runs = quiet_runs
         # Opened when the pipeline starts (set_sample_rate), closed at cleanup: a
         # bot that is built and never run holds no slot in the engine.
         self._stream: int | None = None
@@ -93,10 +98,11 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         stream = self._open_stream()
         self._pending += buffer
         while len(self._pending) >= WINDOW_BYTES:
-            if self._pairs_next():
-                if len(self._pending) < 2 * WINDOW_BYTES:
-                    break  # the first of a pair waits for the second
-                await self._judge_pair(stream)
+            run = self._run_length()
+            if run > 1:
+                if len(self._pending) < run * WINDOW_BYTES:
+                    break  # a run's first windows wait for its last
+                await self._judge_run(stream, run)
                 continue
             window, self._pending = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES:]
             # While nobody speaks no turn ends on this window: it may wait for
@@ -108,37 +114,37 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         self._settle()
         return self._state
 
-    def _pairs_next(self) -> bool:
-        """Whether the next two windows may be judged together, at the second's arrival.
+    def _run_length(self) -> int:
+        """How many of the next windows may be judged together, at the last's arrival.
 
-        Only while quiet, where the first window can change the state to
-        "starting" at most, which no one acts on (pipecat's ``VADController``
-        reports speaking and quiet): a start takes ``start_secs``, at least two
-        windows here, and the second window still comes before it can. Never
-        where the model could be reset after the first window (the second must
-        then see the reset state).
+        Only while quiet, where a run of at most ``start_secs`` of windows can
+        change the state to "starting" at most, which no one acts on (pipecat's
+        ``VADController`` reports speaking and quiet), or to speaking at its last
+        window, where one-by-one judging would too. Never across a point where the
+        model could be reset (the windows after it must see the reset state).
         """
-        return (
-            self._pair_quiet_windows
-            and self._state == VADState.QUIET
-            and self._start_windows >= 2
-            and (self._windows_since_reset + 1) * WINDOW
-            < self._reset_rule.interval_secs * SAMPLE_RATE
-        )
+        if not self._quiet_runs or self._state != VADState.QUIET:
+            return 1
+        many = self._engine.streams >= MANY_STREAMS
+        run = min(QUIET_RUN_MANY if many else QUIET_RUN_FEW, self._start_windows)
+        windows_to_reset = self._reset_rule.interval_secs * SAMPLE_RATE / WINDOW
+        while run > 1 and self._windows_since_reset + run - 1 >= windows_to_reset:
+            run -= 1
+        return run
 
-    async def _judge_pair(self, stream: int) -> None:
-        first, second = self._pending[:WINDOW_BYTES], self._pending[WINDOW_BYTES : 2 * WINDOW_BYTES]
-        self._pending = self._pending[2 * WINDOW_BYTES :]
-        # The pair may wait for the other sessions' pairs only as long as the
-        # windows after it take to arrive: a start is never heard later for it.
-        confidences = await self._engine.confidence_pair(
+    async def _judge_run(self, stream: int, run: int) -> None:
+        windows = [self._pending[i * WINDOW_BYTES : (i + 1) * WINDOW_BYTES] for i in range(run)]
+        self._pending = self._pending[run * WINDOW_BYTES :]
+        # The run may wait for the other sessions' runs only as long as the windows
+        # that would confirm a start at its first window take to arrive after it:
+        # a start is never heard later for it.
+        confidences = await self._engine.confidence_run(
             stream,
-            pcm16_to_float(first),
-            pcm16_to_float(second),
-            quiet=self._start_windows >= PAIR_GATHER_START_WINDOWS,
+            [pcm16_to_float(w) for w in windows],
+            wait_windows=min(run, self._start_windows - run),
         )
-        self._judge(stream, first, confidences[0])
-        self._judge(stream, second, confidences[1])
+        for window, confidence in zip(windows, confidences, strict=True):
+            self._judge(stream, window, confidence)
 
     def _judge(self, stream: int, window: bytes, confidence: float) -> None:
         self._maybe_reset_model(stream, confidence)

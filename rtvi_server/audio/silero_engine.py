@@ -17,8 +17,8 @@ may end a turn arrives. A model call costs this machine far more after other
 work than back to back (cold caches: about 800 us for one window against 160,
 and 1.9 ms for 8 against 3.6 for 32), so one call per round of all sessions
 instead of several is most of the VAD's cost saved. For the same reason a quiet
-stream may hand in its windows two at a time (``confidence_pair``): the pair's
-second call follows the first within the same flush, on warm caches.
+stream may hand in its windows a few at a time (``confidence_run``): the run's
+later calls follow the first within the same flush, on warm caches.
 
 Two backends run the same Silero model: onnxruntime on the CPU (the default:
 the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
@@ -35,6 +35,7 @@ import importlib.util
 import itertools
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -247,22 +248,22 @@ class SileroBatchEngine:
         self._schedule_flush(loop, self._wait(quiet, self.quiet_gather_secs))
         return await future
 
-    async def confidence_pair(
-        self, stream_id: int, first: Float32Array, second: Float32Array, *, quiet: bool = False
-    ) -> tuple[float, float]:
-        """Two consecutive windows of one stream, evaluated back to back in one flush.
+    async def confidence_run(
+        self, stream_id: int, windows: Sequence[Float32Array], *, wait_windows: int = 0
+    ) -> list[float]:
+        """Consecutive windows of one stream, evaluated back to back in one flush.
 
-        A stream that hears nobody speaking may hold its windows two at a time: the
-        second model call of a flush runs on warm caches and costs this machine a
-        fraction of the first. ``quiet``: the pair may wait up to twice
-        ``quiet_gather_secs`` (one pair's length) for the other streams' pairs.
+        A stream that hears nobody speaking may hold its windows a few at a time:
+        every model call of a flush after the first runs on warm caches and costs
+        this machine a fraction of it. The run may wait up to ``wait_windows`` times
+        ``quiet_gather_secs`` for the other streams' runs (0: no waiting for them).
         """
         loop = asyncio.get_running_loop()
-        futures = (self._queue(loop, stream_id, first), self._queue(loop, stream_id, second))
-        self._schedule_flush(loop, self._wait(quiet, 2 * self.quiet_gather_secs))
-        # gather retrieves the second's failure too when the first fails.
-        first_confidence, second_confidence = await asyncio.gather(*futures)
-        return first_confidence, second_confidence
+        futures = [self._queue(loop, stream_id, window) for window in windows]
+        wait = wait_windows * self.quiet_gather_secs
+        self._schedule_flush(loop, self._wait(wait_windows > 0, wait))
+        # gather retrieves every failure when one window's call fails.
+        return list(await asyncio.gather(*futures))
 
     def _queue(
         self, loop: asyncio.AbstractEventLoop, stream_id: int, window: Float32Array

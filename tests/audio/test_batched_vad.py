@@ -8,6 +8,7 @@ from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
 from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
+from rtvi_server.audio.batched_vad import MANY_STREAMS
 from rtvi_server.audio.silero_engine import (
     AUTO_GATHER_MS,
     AUTO_GATHER_STREAMS,
@@ -193,12 +194,21 @@ async def test_one_stream_never_waits(monkeypatch):
         VADParams(confidence=0.5, min_volume=0.3),
     ],
 )
-@pytest.mark.parametrize("pair", [False, True], ids=["window-by-window", "quiet-pairs"])
-async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, params, backend, pair):
+@pytest.mark.parametrize("mode", ["window-by-window", "quiet-runs", "quiet-runs-many"])
+async def test_decisions_are_identical_to_pipecat_on_every_fixture(
+    fixtures, params, backend, mode, monkeypatch
+):
     """Window by window, every state is pipecat's at every frame; with quiet windows
-    judged in pairs, what the controller hears (speaking, quiet) is."""
+    judged in runs (long ones with few streams open, pairs with many), what the
+    controller hears (speaking, quiet) is."""
+    pair = mode != "window-by-window"
     view = heard if pair else list
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "0")
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "0")
     engine = SileroBatchEngine(backend)
+    if mode == "quiet-runs-many":  # streams that send nothing make the engine's "many"
+        for _ in range(MANY_STREAMS):
+            engine.open_stream()
     streams = [audio(fixtures, f) for f in FIXTURES]
     chunk = 16000 * 2 * 20 // 1000  # 20 ms frames, as a transport delivers them
     for pcm in streams:
@@ -208,7 +218,7 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
             await reference.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)
         ]
         assert {s.name for s in expected} >= {"SPEAKING", "QUIET"}
-        ours = BatchedSileroVADAnalyzer(params=params, engine=engine, pair_quiet_windows=pair)
+        ours = BatchedSileroVADAnalyzer(params=params, engine=engine, quiet_runs=pair)
         ours.set_sample_rate(16000)
         got = [await ours.analyze_audio(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)]
         assert view(got) == view(expected)
@@ -217,7 +227,7 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(fixtures, par
     # All three at once, batched together: still identical, frame by frame.
     analyzers = []
     for _ in streams:
-        a = BatchedSileroVADAnalyzer(params=params, engine=engine, pair_quiet_windows=pair)
+        a = BatchedSileroVADAnalyzer(params=params, engine=engine, quiet_runs=pair)
         a.set_sample_rate(16000)
         analyzers.append(a)
     calls_before = engine.calls
@@ -271,26 +281,44 @@ def test_gpu_backend_equals_the_cpu_model(fixtures):
         assert np.abs(gpu.evaluate(gpu_ids, windows) - cpu.evaluate(cpu_ids, windows)).max() <= 1e-4
 
 
-async def test_quiet_windows_are_judged_in_pairs_back_to_back():
+async def test_quiet_windows_of_a_lone_stream_are_judged_a_start_at_a_time():
     engine = SileroBatchEngine()
-    analyzer = BatchedSileroVADAnalyzer(engine=engine)
+    analyzer = BatchedSileroVADAnalyzer(engine=engine)  # start_secs 0.2: six windows
     analyzer.set_sample_rate(16000)
     frame = b"\0" * 640  # 20 ms
-    for _ in range(5):  # 100 ms: three whole windows, the third the first of a pair
+    for _ in range(9):  # 180 ms: five whole windows, all of the run's first six
         assert await analyzer.analyze_audio(frame) == VADState.QUIET
-    assert engine.windows == 2
-    assert engine.calls == 2  # one flush, two calls: a stream's windows go one per call
+    assert engine.windows == 0
+    assert await analyzer.analyze_audio(frame) == VADState.QUIET
+    assert engine.windows == 6
+    assert engine.calls == 6  # one flush, six calls: a stream's windows go one per call
     await analyzer.cleanup()
 
 
-async def test_a_pair_scores_as_two_windows_one_after_the_other():
-    rng = np.random.default_rng(3)
-    first, second = rng.uniform(-0.5, 0.5, size=(2, WINDOW)).astype(np.float32)
+async def test_with_many_streams_quiet_windows_are_judged_in_pairs(monkeypatch):
+    monkeypatch.setenv("RTVI_VAD_QUIET_GATHER_MS", "0")
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "0")
     engine = SileroBatchEngine()
-    paired = await engine.confidence_pair(engine.open_stream(), first, second, quiet=True)
+    for _ in range(MANY_STREAMS - 1):
+        engine.open_stream()
+    analyzer = BatchedSileroVADAnalyzer(engine=engine)
+    analyzer.set_sample_rate(16000)
+    frame = b"\0" * 640
+    for _ in range(5):  # 100 ms: three whole windows, the third the first of a pair
+        assert await analyzer.analyze_audio(frame) == VADState.QUIET
+    assert engine.windows == 2
+    assert engine.calls == 2
+    await analyzer.cleanup()
+
+
+async def test_a_run_scores_as_its_windows_one_after_another():
+    rng = np.random.default_rng(3)
+    windows = list(rng.uniform(-0.5, 0.5, size=(4, WINDOW)).astype(np.float32))
+    engine = SileroBatchEngine()
+    run = await engine.confidence_run(engine.open_stream(), windows, wait_windows=2)
     stream = engine.open_stream()
-    one_by_one = (await engine.confidence(stream, first), await engine.confidence(stream, second))
-    assert paired == pytest.approx(one_by_one, abs=1e-6)
+    one_by_one = [await engine.confidence(stream, w) for w in windows]
+    assert run == pytest.approx(one_by_one, abs=1e-6)
 
 
 async def test_speaking_windows_are_judged_as_they_complete(fixtures):
