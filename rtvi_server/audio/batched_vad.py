@@ -114,6 +114,11 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         self._settle()
         return self._state
 
+    def bytes_until_decision(self) -> int:
+        """How much more audio this analyzer takes before its state can next change:
+        the rest of its next run of windows (or its next window)."""
+        return max(0, self._run_length() * WINDOW_BYTES - len(self._pending))
+
     def _run_length(self) -> int:
         """How many of the next windows may be judged together, at the last's arrival.
 

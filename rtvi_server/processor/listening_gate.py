@@ -48,6 +48,7 @@ from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from rtvi_server.audio.batched_vad import BatchedSileroVADAnalyzer
 from rtvi_server.audio.shared_turn import SharedSmartTurnAnalyzer
 from rtvi_server.patches.pipecat import turn_analyzer_of
 
@@ -171,6 +172,14 @@ class ListeningGate(FrameProcessor):
                 self._turn_open = False
             self._maybe_close()
         return released
+
+    def audio_wanted(self) -> int:
+        """Bytes of audio the gate takes before it may let a frame on or raise an
+        event: while it holds the audio, all the batched VAD takes before its next
+        decision; while open (or with another analyzer), none: each frame as it comes."""
+        if self._open or not isinstance(self.vad_analyzer, BatchedSileroVADAnalyzer):
+            return 0
+        return self.vad_analyzer.bytes_until_decision()
 
     async def _pass(self, frame: InputAudioRawFrame) -> None:
         frame.metadata.pop(HEARD, None)

@@ -5,9 +5,9 @@ thread, which decodes 48 kHz stereo and posts it back to the loop with
 ``run_coroutine_threadsafe`` (a task per frame); pipecat's reader then waits on
 the track with ``wait_for`` (another task per frame), resamples to 16 kHz mono
 and converts through numpy. Here the receiver's decode stage is replaced by a
-call on the loop that decodes the packet with libopus at the pipeline's rate
-into a bounded queue, and pipecat's reader is replaced by one that turns that
-PCM into ``InputAudioRawFrame``s: no thread hop, no resampler, no per-frame task.
+call on the loop that puts the packet in a bounded queue, and pipecat's reader
+is replaced by one that decodes it with libopus at the pipeline's rate into
+``InputAudioRawFrame``s: no thread hop, no resampler, no per-frame task.
 
 Ahead of decoding, aiortc's audio jitter buffer holds back every packet until
 four later ones have arrived (about 100 ms), which suits playing audio out but
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -122,17 +123,33 @@ class AudioEdge(Protocol):
 
     async def hear(self, frame: InputAudioRawFrame) -> list[InputAudioRawFrame]: ...
 
+    def audio_wanted(self) -> int:
+        """Bytes of audio the edge can take before it may next let a frame on or
+        decide anything (0: hand each frame over as it comes)."""
+        ...
+
 
 class InlineAudioInput:
     """Feeds one pipecat SmallWebRTC client from an inline Opus decoder.
 
     With an ``edge`` (the bot's listening gate), each decoded frame is heard
     there first, and only the frames it lets on enter pipecat's input transport.
+    Packets wait here encoded and are decoded when read, as many as the edge
+    wants at once: while the gate holds the audio, that is everything up to the
+    VAD's next decision (a quiet session's run of windows: about ten packets),
+    decoded and heard back to back in one wake-up instead of one per packet. The
+    decision comes with the same packet it would have come with packet by packet.
     """
 
     def __init__(self, *, lean: bool = True) -> None:
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_PACKETS)
+        self._packets: deque[bytes] = deque(maxlen=QUEUE_PACKETS)
+        #: How many packets the reader waits for (0: it is not waiting), and the
+        #: event that says they are here.
+        self._wanted = 0
+        self._enough = asyncio.Event()
         self._decoder: OpusDecoder | None = None
+        #: PCM bytes per decoded packet, at the pipeline's rate (the last one's).
+        self._frame_bytes = 0
         self.packets = 0
         self.edge: AudioEdge | None = None
         self._lean_wanted = lean
@@ -142,9 +159,14 @@ class InlineAudioInput:
 
     @property
     def queued(self) -> int:
-        """Decoded packets waiting for the pipeline's reader (every counted packet is
-        either read or still here, unless a full queue dropped the oldest)."""
-        return self._queue.qsize()
+        """Packets waiting for the pipeline's reader (every counted packet is either
+        read or still here, unless a full queue dropped the oldest)."""
+        return len(self._packets)
+
+    @property
+    def waiting_for(self) -> int:
+        """Packets the reader waits for before it reads on (0 while it reads)."""
+        return self._wanted
 
     def attach(self, receiver: Any) -> bool:
         """Take over ``receiver``'s decoding (idempotent). False if it is not audio."""
@@ -172,41 +194,53 @@ class InlineAudioInput:
     def accept(self, packet: bytes) -> None:
         if self._decoder is None:
             return  # the pipeline has not started: nobody would hear it
-        pcm = self._decoder.decode(packet)
-        if not pcm:
-            return
         self.packets += 1
-        if self._queue.full():
-            self._queue.get_nowait()
-        self._queue.put_nowait(pcm)
+        self._packets.append(packet)  # a full queue drops its oldest
+        if len(self._packets) >= self._wanted:
+            self._enough.set()
 
     async def frames(self, sample_rate: int) -> AsyncIterator[InputAudioRawFrame]:
-        """pipecat's ``read_audio_frame``: one frame per decoded packet, at ``sample_rate``.
+        """pipecat's ``read_audio_frame``: one frame per packet, at ``sample_rate``.
 
         Decoding starts here, at the pipeline's rate (48 kHz, then resampled, for a
-        rate Opus cannot decode to, such as 44.1 kHz).
+        rate Opus cannot decode to, such as 44.1 kHz); packets queued before a
+        restart are decoded at the new rate.
         """
         decoded_rate = sample_rate if sample_rate in OPUS_RATES else 48000
         if self._decoder is not None:
-            if self._decoder.sample_rate != decoded_rate:
-                self._drop_queued()  # read at the new rate, it would play at the wrong speed
             self._decoder.close()
-        self._decoder = OpusDecoder(decoded_rate)
+        self._decoder = decoder = OpusDecoder(decoded_rate)
         resampler = create_stream_resampler() if decoded_rate != sample_rate else None
         while True:
-            pcm = await self._queue.get()
-            if resampler is not None:
-                pcm = await resampler.resample(pcm, decoded_rate, sample_rate)
-            frame = InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)
-            if self.edge is None:
-                yield frame
-                continue
-            for released in await self.edge.hear(frame):
-                yield released
+            await self._packets_arrived(self._packets_wanted())
+            while self._packets:  # what is here, back to back
+                pcm = decoder.decode(self._packets.popleft())
+                if not pcm:
+                    continue
+                if resampler is not None:
+                    pcm = await resampler.resample(pcm, decoded_rate, sample_rate)
+                self._frame_bytes = len(pcm)
+                frame = InputAudioRawFrame(audio=pcm, sample_rate=sample_rate, num_channels=1)
+                if self.edge is None:
+                    yield frame
+                    continue
+                for released in await self.edge.hear(frame):
+                    yield released
 
-    def _drop_queued(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+    def _packets_wanted(self) -> int:
+        """How many packets to wait for: as many as the edge takes before it may next
+        let audio on or decide (rounded up: the packet that completes its need)."""
+        wanted = self.edge.audio_wanted() if self.edge is not None else 0
+        if wanted <= 0 or self._frame_bytes <= 0:
+            return 1
+        return min(QUEUE_PACKETS, -(-wanted // self._frame_bytes))
+
+    async def _packets_arrived(self, wanted: int) -> None:
+        self._wanted = wanted
+        while len(self._packets) < wanted:
+            self._enough.clear()
+            await self._enough.wait()
+        self._wanted = 0
 
     def close(self) -> None:
         self._lean_tried = None

@@ -9,6 +9,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtp import RtpPacket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
+from pipecat.frames.frames import InputAudioRawFrame
 
 from bench.packet_audio import encode_clip
 from rtvi_server.patches.aioice import host_candidates
@@ -175,10 +176,8 @@ async def next_frame_task(reader):
     return task
 
 
-@pytest.mark.parametrize(("rate", "kept"), [(16000, True), (48000, False)])
-async def test_a_restarted_reader_gets_queued_audio_only_at_the_rate_it_was_decoded_at(
-    fixtures, rate, kept
-):
+@pytest.mark.parametrize("rate", [16000, 48000])
+async def test_a_restarted_reader_decodes_what_was_queued_at_its_own_rate(fixtures, rate):
     packets = encode_clip(read_wav_pcm16(fixtures / FIXTURE, 16000)[:16000]).packets
     inline = InlineAudioInput(lean=False)
     reader = inline.frames(16000)
@@ -186,14 +185,91 @@ async def test_a_restarted_reader_gets_queued_audio_only_at_the_rate_it_was_deco
     for packet in packets[:10]:
         inline.accept(packet)
     assert len((await first).audio) == 640  # 20 ms at 16 kHz
-    assert inline.queued == 9
+    assert inline.queued == 9  # still encoded
     await reader.aclose()
     reader = inline.frames(rate)  # pipecat restarts its reader, maybe at another rate
-    after = await next_frame_task(reader)
-    inline.accept(packets[10])
-    frame = await after
+    frame = await reader.__anext__()
     assert frame.sample_rate == rate
-    assert len(frame.audio) == rate // 50 * 2
-    assert inline.queued == (9 if kept else 0)
+    assert len(frame.audio) == rate // 50 * 2  # decoded at the new rate, labelled so
+    assert inline.queued == 8
     await reader.aclose()
+    inline.close()
+
+
+def quiet_then_speech(fixtures):
+    quiet = np.random.default_rng(8).normal(0, 30, 16000 * 2).astype(np.int16).tobytes()
+    return encode_clip(quiet + read_wav_pcm16(fixtures / FIXTURE, 16000) + quiet).packets
+
+
+def vad_events(frame):
+    """The VAD's start and stop on a released frame (its speaking-activity events
+    follow the wall clock, not the audio)."""
+    from pipecat.frames.frames import VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame
+
+    from rtvi_server.processor.listening_gate import EVENTS
+
+    kinds = (VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame)
+    return [kind for kind, _ in frame.metadata.get(EVENTS, ()) if kind in kinds]
+
+
+async def gate_per_packet(packets):
+    """The gate hearing each packet's frame as it arrives: per packet, the frames it
+    let on and the VAD events they carry."""
+    from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
+    from rtvi_server.audio.opus import OpusDecoder
+    from rtvi_server.processor import ListeningGate
+
+    vad = BatchedSileroVADAnalyzer(engine=SileroBatchEngine())
+    vad.set_sample_rate(16000)
+    gate, decoder, out = ListeningGate(vad), OpusDecoder(16000), []
+    for packet in packets:
+        released = await gate.hear(
+            InputAudioRawFrame(audio=decoder.decode(packet), sample_rate=16000, num_channels=1)
+        )
+        out.append([(f.audio, vad_events(f)) for f in released])
+    await vad.cleanup()
+    return out
+
+
+async def test_while_the_gate_holds_audio_packets_are_decoded_at_the_vads_next_decision(
+    fixtures,
+):
+    """Packets wait encoded until the VAD can next decide (a quiet session's run of six
+    windows: ten 20 ms packets), then go back to back; yet every frame and VAD event
+    leaves with the same packet as when each packet is heard on arrival."""
+    from rtvi_server.audio import BatchedSileroVADAnalyzer, SileroBatchEngine
+    from rtvi_server.processor import ListeningGate
+
+    packets = quiet_then_speech(fixtures)
+    expected = await gate_per_packet(packets)
+    engine = SileroBatchEngine()
+    vad = BatchedSileroVADAnalyzer(engine=engine)
+    vad.set_sample_rate(16000)
+    inline = InlineAudioInput(lean=False)
+    inline.edge = ListeningGate(vad)
+    released = []
+
+    async def read():
+        async for frame in inline.frames(16000):
+            released.append((frame.audio, vad_events(frame)))
+
+    reader = asyncio.create_task(read())
+    await eventually(lambda: inline.waiting_for == 1, what="the reader waiting")
+    got, waited = [], []
+    for packet in packets:
+        inline.accept(packet)
+        # The reader has read what it could and waits for more.
+        await eventually(lambda: inline.waiting_for > inline.queued, what="the reader idle")
+        waited.append(inline.waiting_for)
+        got.append(released[:])
+        released.clear()
+    reader.cancel()
+    assert got == expected
+    heard = {kind for frames in got for _, events in frames for kind in events}
+    assert len(heard) == 2  # the speech was heard start and stop
+    # While quiet the reader woke once per run of six windows, not once per packet.
+    assert waited[1] == 9  # 192 ms of audio less the first packet's 20 ms
+    assert max(waited) == 10
+    assert sum(1 for w in waited if w > 1) > len(packets) // 4
+    await vad.cleanup()
     inline.close()
