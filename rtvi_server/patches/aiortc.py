@@ -19,6 +19,8 @@ thread pool, which every session of the process shares. The encode is short
 the loop's wake-up pipe, so with many bots speaking the pool's queue grows and
 their audio goes out late. :func:`encode_inline` runs a sender's encoder on the
 loop instead, through the one name the sender reads its loop by.
+:func:`use_encoder` gives a sender whose transceiver negotiated Opus the
+encoder it would otherwise make itself at its first frame.
 """
 
 from __future__ import annotations
@@ -36,13 +38,21 @@ _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _ENABLED = "_enabled"
 _REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _SENDER_LOOP = "_RTCRtpSender__loop"
+_SENDER_ENCODER = "_RTCRtpSender__encoder"
+_NEGOTIATED = "_codecs"
 _warned = False
 
 
 @functools.cache  # the installed code does not change under a running process
 def report() -> PatchReport:
     try:
-        from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver, RTCRtpSender
+        from aiortc import (
+            RTCDtlsTransport,
+            RTCIceTransport,
+            RTCRtpReceiver,
+            RTCRtpSender,
+            RTCRtpTransceiver,
+        )
         from aiortc.rtp import RtpPacket
     except ImportError:
         return PatchReport("aiortc", "not installed", TESTED, ("aiortc",))
@@ -55,6 +65,8 @@ def report() -> PatchReport:
     missing += has_names(RtpPacket.__init__, "sequence_number")
     missing += has_names(RTCRtpSender.__init__, _SENDER_LOOP)
     missing += has_names(RTCRtpSender._next_encoded_frame, _SENDER_LOOP, "run_in_executor")
+    missing += has_names(RTCRtpSender._next_encoded_frame, _SENDER_ENCODER)
+    missing += has_names(RTCRtpTransceiver.__init__, _NEGOTIATED)
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
 
@@ -144,4 +156,26 @@ def encode_inline(sender: Any) -> bool:
     if not isinstance(loop, asyncio.AbstractEventLoop):
         return False
     setattr(sender, _SENDER_LOOP, _InlineEncoding(loop))
+    return True
+
+
+def sends_opus(transceiver: Any) -> bool:
+    """Whether the codec ``transceiver`` sends with, once negotiated, is Opus."""
+    codecs = getattr(transceiver, _NEGOTIATED, None)
+    if not codecs:
+        return False
+    return str(getattr(codecs[0], "mimeType", "")).lower() == "audio/opus"
+
+
+def use_encoder(transceiver: Any, encoder: Any) -> bool:
+    """Have the transceiver's sender encode with ``encoder`` (what aiortc asks of
+    its encoders: ``encode(frame, force_keyframe)`` giving ``(payloads,
+    timestamp)``). Only where the negotiated codec is Opus; returns whether it
+    does (False: aiortc's names moved, or another codec: it keeps its own)."""
+    if not report().ok or not sends_opus(transceiver):
+        return False
+    sender = getattr(transceiver, "sender", None)
+    if sender is None or not hasattr(sender, _SENDER_ENCODER):
+        return False
+    setattr(sender, _SENDER_ENCODER, encoder)
     return True

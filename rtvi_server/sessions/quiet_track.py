@@ -8,7 +8,8 @@ so the receiver sees the pause in time, not a burst of late audio.
 
 It offers what pipecat's SmallWebRTC client asks of its bot track:
 ``add_audio_bytes(pcm)`` returns a future that completes once that audio went
-out, which paces pipecat's output to real time.
+out, which paces pipecat's output to real time. Its frames are 10 ms, two to a
+packet, and a packet is never left half full while the bot is quiet.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class QuietAudioTrack(MediaStreamTrack):
         self._rate = sample_rate
         self._samples_10ms = sample_rate // 100
         self._bytes_10ms = self._samples_10ms * 2
+        self._silence = bytes(self._bytes_10ms)
         self._queue: deque[tuple[bytes, asyncio.Future[bool] | None]] = deque()
         self._ready = asyncio.Event()
         self._pts = 0
@@ -53,8 +55,12 @@ class QuietAudioTrack(MediaStreamTrack):
         self._ready.set()
         return done
 
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
     async def recv(self) -> av.AudioFrame:
-        if not self._queue:
+        if not self._queue and not self.frames_sent % FRAMES_PER_PACKET:
             self._ready.clear()
             await self._ready.wait()
             self._skip_gap()
@@ -62,7 +68,9 @@ class QuietAudioTrack(MediaStreamTrack):
         wait = due - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        chunk, done = self._queue.popleft()
+        # Audio that ends mid-packet is closed with silence, in time, so it goes out
+        # now, not with the bot's next words.
+        chunk, done = self._queue.popleft() if self._queue else (self._silence, None)
         if done is not None and not done.done():
             done.set_result(True)
         frame = av.AudioFrame(format="s16", layout="mono", samples=self._samples_10ms)

@@ -123,6 +123,7 @@ class WebRTCTestClient(ReceivesMessages):
         token: str | None = None,
         microphone: MediaStreamTrack | None = None,
         decode_bot_audio: bool = True,
+        record_bot_audio: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -135,6 +136,9 @@ class WebRTCTestClient(ReceivesMessages):
         self.microphone: Any = microphone or WavMicrophone()
         self._decode_bot_audio = decode_bot_audio
         self.bot_audio_peak = 0
+        #: With ``record_bot_audio``: the bot's audio as heard, 16-bit mono at 48 kHz.
+        self.bot_audio = bytearray()
+        self._record_bot_audio = record_bot_audio
         self.bot_audio_frames = 0
         self.first_bot_audio_at: float | None = None
         self.bot_audio_onsets: list[float] = []
@@ -230,6 +234,9 @@ class WebRTCTestClient(ReceivesMessages):
                 assert isinstance(frame, av.AudioFrame)
                 samples = frame.to_ndarray()
                 peak = int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
+                if self._record_bot_audio:
+                    channels = len(frame.layout.channels)
+                    self.bot_audio += samples.reshape(-1, channels)[:, 0].tobytes()
                 self.bot_audio_peak = max(self.bot_audio_peak, peak)
                 self.heard_bot(peak > 500)
 

@@ -1,4 +1,4 @@
-"""libopus decoding straight to 16 kHz mono: the same sound aiortc's decoder gives."""
+"""libopus straight to and from the pipeline's rate: the same sound aiortc's codecs give."""
 
 import fractions
 
@@ -6,17 +6,17 @@ import av
 import numpy as np
 import pytest
 from aiortc.codecs.opus import OpusDecoder as AiortcOpusDecoder
-from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.opus import OpusEncoder as AiortcOpusEncoder
 from aiortc.jitterbuffer import JitterFrame
 
-from rtvi_server.audio.opus import OpusDecoder, opus_available
+from rtvi_server.audio.opus import OpusDecoder, OpusEncoder, opus_available
 
 RATE = 48000
 
 
 def encoded_tone(seconds=1.0, hz=440.0):
     """Opus packets exactly as an aiortc peer sends them."""
-    encoder = OpusEncoder()
+    encoder = AiortcOpusEncoder()
     t = np.arange(int(RATE * seconds)) / RATE
     pcm = (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
     packets = []
@@ -70,3 +70,37 @@ def test_pyav_bundled_libopus_is_a_fallback():
     bundled = [c for c in _candidates() if "av.libs" in c]
     assert bundled, "PyAV's wheel should bundle libopus"
     assert ctypes.CDLL(bundled[0]).opus_decoder_create
+
+
+def tone_pcm(rate, seconds=1.0, hz=440.0):
+    t = np.arange(int(rate * seconds)) / rate
+    return (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype(np.int16).tobytes()
+
+
+@pytest.mark.parametrize("rate", [16000, 24000, 48000])
+def test_encodes_mono_at_its_own_rate_to_packets_aiortcs_decoder_plays(rate):
+    pcm = tone_pcm(rate)
+    encoder = OpusEncoder(rate)
+    step = encoder.packet_samples * 2
+    packets = [encoder.encode(pcm[i : i + step]) for i in range(0, len(pcm), step)]
+    assert len(packets) == 50
+    assert 24000 <= sum(len(p) for p in packets) * 8 <= 40000  # about 32 kbit/s
+    reference = AiortcOpusDecoder()  # what a browser or an aiortc peer decodes
+    frames = [f for i, p in enumerate(packets) for f in reference.decode(JitterFrame(p, i * 960))]
+    stereo = np.concatenate([f.to_ndarray().reshape(-1, 2) for f in frames]).astype(np.float64)
+    left = stereo[4800:, 0]
+    spectrum = np.abs(np.fft.rfft(left))
+    assert np.argmax(spectrum) * 48000 / len(left) == pytest.approx(440, abs=2)
+    source = np.frombuffer(pcm, np.int16).astype(np.float64)
+    assert left.std() == pytest.approx(source.std(), rel=0.05)
+
+
+def test_an_encoder_takes_exactly_one_packet_and_only_opus_rates():
+    encoder = OpusEncoder(24000)
+    with pytest.raises(ValueError, match="480 samples, not 240"):
+        encoder.encode(bytes(480))
+    with pytest.raises(ValueError, match="44100"):
+        OpusEncoder(44100)
+    encoder.close()
+    with pytest.raises(RuntimeError):
+        encoder.encode(bytes(960))

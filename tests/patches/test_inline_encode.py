@@ -1,4 +1,5 @@
-"""A bot's audio sender encodes on the event loop, not in the shared thread pool.
+"""A bot's audio sender encodes on the event loop, not in the shared thread pool,
+and with the encoder it is given where it negotiated Opus.
 
 The sender is aiortc's own, on a real DTLS transport (never connected: encoding
 needs none), fed a tone; the loop's default executor counts the jobs it is given.
@@ -12,11 +13,21 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport, RTCRtpSender
+from aiortc import (
+    RTCCertificate,
+    RTCConfiguration,
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCRtpSender,
+)
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from rtvi_server.patches import aiortc as aiortc_patches
+from rtvi_server.patches.aioice import host_candidates
+from rtvi_server.sessions.voice_encoder import VoiceOpusEncoder
 
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
 
@@ -94,3 +105,48 @@ def test_a_sender_without_the_patch_point_keeps_the_pool():
         pass
 
     assert aiortc_patches.encode_inline(FutureSender()) is False
+
+
+async def negotiated_answerer(offer_codecs: list[str] | None = None) -> Any:
+    """The answering side's audio transceiver after a real offer and answer on loopback."""
+    offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    answerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    transceiver = offerer.addTransceiver("audio", direction="sendrecv")
+    if offer_codecs is not None:
+        capabilities = RTCRtpSender.getCapabilities("audio").codecs
+        transceiver.setCodecPreferences([c for c in capabilities if c.mimeType in offer_codecs])
+    with host_candidates(["127.0.0.1"]):
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        answering = answerer.getTransceivers()[0]
+        answering.direction = "sendrecv"  # as pipecat has its transceivers
+        answering.sender.replaceTrack(ToneTrack())
+        await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.close()
+    return answerer, answerer.getTransceivers()[0]
+
+
+async def test_a_sender_that_negotiated_opus_encodes_with_the_encoder_it_is_given():
+    answerer, transceiver = await negotiated_answerer()
+    try:
+        assert aiortc_patches.sends_opus(transceiver)
+        assert aiortc_patches.use_encoder(transceiver, VoiceOpusEncoder(48000))
+        sender = transceiver.sender
+        frames = [await sender._next_encoded_frame(OPUS) for _ in range(3)]
+        expected = VoiceOpusEncoder(48000)
+        track = ToneTrack()
+        assert [f.payloads for f in frames] == [
+            expected.encode(await track.recv())[0] for _ in range(3)
+        ]
+        assert [f.timestamp for f in frames] == [0, 960, 1920]
+    finally:
+        await answerer.close()
+
+
+async def test_a_sender_that_negotiated_another_codec_keeps_aiortcs_encoder():
+    answerer, transceiver = await negotiated_answerer(offer_codecs=["audio/PCMU"])
+    try:
+        assert not aiortc_patches.sends_opus(transceiver)
+        assert aiortc_patches.use_encoder(transceiver, VoiceOpusEncoder(48000)) is False
+    finally:
+        await answerer.close()

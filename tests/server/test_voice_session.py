@@ -6,6 +6,7 @@ import pytest
 from rtvi_server.testing import word_error_rate
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
+from ..bots.test_default_bot import transcribe
 from ..conftest import ROOT, fixture_text
 from ..support.serverproc import ServerProcess
 
@@ -21,7 +22,7 @@ def server():
 
 async def test_spoken_turn_over_loopback_webrtc(server, fixtures):
     wav = fixtures / "librivox_sense_and_sensibility_0870.wav"
-    async with WebRTCTestClient(server.url) as client:
+    async with WebRTCTestClient(server.url, record_bot_audio=True) as client:
         started = await client.start({})
         assert started["offer_url"] == f"/sessions/{started['sessionId']}/api/offer"
         await client.connect()
@@ -50,6 +51,11 @@ async def test_spoken_turn_over_loopback_webrtc(server, fixtures):
         await client.wait_for_event("bot-started-speaking", timeout=60)
         await client.wait_for_event("bot-stopped-speaking", timeout=60)
         assert client.bot_audio_peak > 1000, "the bot's audio track carried only silence"
+        # What the user heard (Opus over SRTP, decoded by the client) is what the bot said.
+        said = " ".join(m["data"]["text"] for m in client.messages if m["type"] == "bot-tts-text")
+        heard = transcribe(bytes(client.bot_audio), 48000)
+        assert len(said.split()) >= 2, said
+        assert word_error_rate(said, heard) <= 0.25, (said, heard)
 
 
 async def active_sessions(server):

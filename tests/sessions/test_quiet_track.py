@@ -52,3 +52,19 @@ async def test_the_first_packet_after_a_pause_is_not_held_back(monkeypatch):
     frames += [await track.recv() for _ in range(4)]
     assert len(waits) >= 3  # then real time again, one frame per 10 ms
     assert [f.pts - frames[0].pts for f in frames] == [i * TEN_MS for i in range(6)]
+
+
+async def test_audio_that_ends_mid_packet_is_closed_with_silence_without_waiting():
+    track = QuietAudioTrack(sample_rate=RATE)
+    track.add_audio_bytes(b"\x01\x00" * TEN_MS * 3)  # a packet and a half
+    frames = [await asyncio.wait_for(track.recv(), 1) for _ in range(3)]
+    # The fourth frame completes the second packet now, with silence: no audio is
+    # left for the bot's next words to push out.
+    closing = await asyncio.wait_for(track.recv(), 1)
+    assert bytes(closing.planes[0])[: TEN_MS * 2] == bytes(TEN_MS * 2)
+    assert closing.pts - frames[0].pts == 3 * TEN_MS
+    assert track.frames_sent % FRAMES_PER_PACKET == 0
+    pending = asyncio.create_task(track.recv())
+    await asyncio.sleep(0.05)
+    assert not pending.done()  # then quiet: nothing more is sent
+    pending.cancel()

@@ -22,6 +22,7 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
+from rtvi_server.audio.opus import OPUS_RATES, opus_available
 from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import aiortc as aiortc_patches
 from rtvi_server.patches import pipecat as pipecat_patches
@@ -40,6 +41,7 @@ from rtvi_server.sessions.inline_audio import InlineAudioInput, inline_audio_sup
 from rtvi_server.sessions.quiet_track import QuietAudioTrack
 from rtvi_server.sessions.start_request import StartRequest
 from rtvi_server.sessions.transports.base import Link
+from rtvi_server.sessions.voice_encoder import VoiceOpusEncoder
 from rtvi_server.settings import IceServerSetting
 
 
@@ -144,9 +146,12 @@ class WebRTCLink(Link):
         quiet = swap_track(lambda rate: QuietAudioTrack(sample_rate=rate))
         if quiet is not None:
             self.connection.replace_audio_track(quiet)
-        for sender in self.connection.pc.getSenders():
-            if sender.kind == "audio":
-                aiortc_patches.encode_inline(sender)  # no thread-pool round trip per frame
+        for transceiver in self.connection.pc.getTransceivers():
+            if transceiver.kind != "audio":
+                continue
+            aiortc_patches.encode_inline(transceiver.sender)  # no thread-pool round trip
+            if quiet is not None and quiet.sample_rate in OPUS_RATES and opus_available():
+                aiortc_patches.use_encoder(transceiver, VoiceOpusEncoder(quiet.sample_rate))
 
     def _attach_inline_audio(self) -> None:
         if self.inline_audio is not None:
