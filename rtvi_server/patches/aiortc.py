@@ -20,7 +20,9 @@ the loop's wake-up pipe, so with many bots speaking the pool's queue grows and
 their audio goes out late. :func:`encode_inline` runs a sender's encoder on the
 loop instead, through the one name the sender reads its loop by.
 :func:`use_encoder` gives a sender whose transceiver negotiated Opus the
-encoder it would otherwise make itself at its first frame.
+encoder it would otherwise make itself at its first frame, and
+:func:`use_audio_level` has senders compute each frame's RFC 6464 level with the
+project's function instead of aiortc's loop over samples (the same value).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _SENDER_LOOP = "_RTCRtpSender__loop"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
 _NEGOTIATED = "_codecs"
+_AUDIO_LEVEL = "compute_audio_level_dbov"
 _warned = False
 
 
@@ -67,6 +70,7 @@ def report() -> PatchReport:
     missing += has_names(RTCRtpSender._next_encoded_frame, _SENDER_LOOP, "run_in_executor")
     missing += has_names(RTCRtpSender._next_encoded_frame, _SENDER_ENCODER)
     missing += has_names(RTCRtpTransceiver.__init__, _NEGOTIATED)
+    missing += has_names(RTCRtpSender._next_encoded_frame, "rtp", _AUDIO_LEVEL)
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
 
@@ -178,4 +182,27 @@ def use_encoder(transceiver: Any, encoder: Any) -> bool:
     if sender is None or not hasattr(sender, _SENDER_ENCODER):
         return False
     setattr(sender, _SENDER_ENCODER, encoder)
+    return True
+
+
+def use_audio_level(level: Callable[[bytes, int], int]) -> bool:
+    """Have every sender of the process compute a frame's audio level as
+    ``level(pcm, samples)``. Returns whether they do (False: aiortc's names moved)."""
+    if not report().ok:
+        return False
+    from aiortc import rtp
+
+    if getattr(rtp, _AUDIO_LEVEL, None) is None:
+        return False
+
+    current = getattr(rtp, _AUDIO_LEVEL)
+    if getattr(current, "computes_with", None) is level:
+        return True
+
+    def frame_level(frame: Any) -> int:
+        return level(bytes(frame.planes[0]), int(frame.samples))
+
+    frame_level.computes_with = level  # type: ignore[attr-defined]
+    frame_level.replaces = current  # type: ignore[attr-defined]
+    setattr(rtp, _AUDIO_LEVEL, frame_level)
     return True

@@ -1,10 +1,15 @@
-"""The lean RTP header reader agrees with aiortc's full parser."""
+"""The lean RTP header reader agrees with aiortc's full parser, and the audio level
+a sender writes agrees with aiortc's."""
 
+import av
+import numpy as np
 import pytest
+from aiortc import rtp as aiortc_rtp
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from rtvi_server.audio.rtp import parse_rtp
+from rtvi_server.audio.rtp import audio_level_dbov, parse_rtp
+from rtvi_server.patches import aiortc as aiortc_patches
 
 EXTENSIONS = HeaderExtensionsMap()
 EXTENSIONS.configure(
@@ -102,3 +107,40 @@ def test_the_header_and_payload_are_what_aiortc_reads(name):
 )
 def test_a_malformed_packet_is_none_not_an_exception(data):
     assert parse_rtp(data) is None
+
+
+def aiortc_level(pcm: bytes, rate: int) -> int:
+    frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
+    frame.planes[0].update(pcm)
+    frame.sample_rate = rate
+    level = aiortc_rtp.compute_audio_level_dbov
+    return getattr(level, "replaces", level)(frame)  # aiortc's own, patched or not
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])
+def test_the_audio_level_is_aiortcs_to_the_dbov(rate):
+    rng = np.random.default_rng(rate)
+    levels = []
+    for scale in [0, 1, 3, 30, 300, 3000, 20000, 32767]:
+        for _ in range(5):
+            samples = np.clip(rng.normal(0, scale, rate // 100), -32768, 32767)
+            pcm = samples.astype(np.int16).tobytes()
+            ours = audio_level_dbov(pcm, rate // 100)
+            assert ours == aiortc_level(pcm, rate), scale
+            levels.append(ours)
+    full = np.full(rate // 100, -32768, dtype=np.int16).tobytes()
+    assert audio_level_dbov(full, rate // 100) == aiortc_level(full, rate) == 0
+    assert min(levels) == -127  # silence
+    assert len(set(levels)) > 6
+
+
+def test_senders_compute_the_level_with_the_function_they_are_given():
+    assert aiortc_patches.use_audio_level(audio_level_dbov)
+    assert aiortc_patches.use_audio_level(audio_level_dbov)  # twice is once
+    installed = aiortc_rtp.compute_audio_level_dbov
+    assert installed.computes_with is audio_level_dbov
+    assert not hasattr(installed.replaces, "computes_with")
+    pcm = (np.sin(np.arange(480) / 5) * 9000).astype(np.int16).tobytes()
+    frame = av.AudioFrame(format="s16", layout="mono", samples=480)
+    frame.planes[0].update(pcm)
+    assert installed(frame) == installed.replaces(frame) == audio_level_dbov(pcm, 480)

@@ -23,6 +23,7 @@ from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConn
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from rtvi_server.audio.opus import OPUS_RATES, opus_available
+from rtvi_server.audio.rtp import audio_level_dbov
 from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import aiortc as aiortc_patches
 from rtvi_server.patches import pipecat as pipecat_patches
@@ -146,6 +147,7 @@ class WebRTCLink(Link):
         quiet = swap_track(lambda rate: QuietAudioTrack(sample_rate=rate))
         if quiet is not None:
             self.connection.replace_audio_track(quiet)
+        aiortc_patches.use_audio_level(audio_level_dbov)
         for transceiver in self.connection.pc.getTransceivers():
             if transceiver.kind != "audio":
                 continue
