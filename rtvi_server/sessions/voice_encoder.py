@@ -8,7 +8,7 @@ aiortc's own encoder resamples every frame to 48 kHz stereo and encodes that at
 as it is (``rtvi_server.audio.opus``), for a third of the CPU and of the bytes.
 
 The frames are the bot track's (``QuietAudioTrack``): 16-bit mono at one rate,
-10 ms each, two to a packet, with the clock stepping over the bot's pauses.
+a packet's 20 ms or its 10 ms halves, with the clock stepping over the bot's pauses.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ RTP_CLOCK: Final = 48000
 
 
 class VoiceOpusEncoder:
-    """Encodes a bot track's frames to one 20 ms Opus packet per two frames."""
+    """Encodes a bot track's frames to 20 ms Opus packets (a frame of 20 ms, or two of 10)."""
 
     def __init__(self, sample_rate: int) -> None:
         if sample_rate not in OPUS_RATES:
