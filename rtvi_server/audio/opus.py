@@ -48,55 +48,40 @@ def _candidates() -> list[str]:
     return names
 
 
+_INT, _INT32, _PTR = ctypes.c_int, ctypes.c_int32, ctypes.c_void_p
+#: The libopus functions this module calls: (result, arguments); ``None`` arguments
+#: for a variadic function, whose every call types its own.
+_SIGNATURES: Final[dict[str, tuple[type | None, list[type] | None]]] = {
+    "opus_decoder_create": (_PTR, [_INT32, _INT, ctypes.POINTER(_INT)]),
+    "opus_decode": (_INT, [_PTR, ctypes.c_char_p, _INT32, _PTR, _INT, _INT]),
+    "opus_decoder_destroy": (None, [_PTR]),
+    "opus_encoder_create": (_PTR, [_INT32, _INT, _INT, ctypes.POINTER(_INT)]),
+    "opus_encode": (_INT32, [_PTR, ctypes.c_char_p, _INT, _PTR, _INT32]),
+    "opus_encoder_ctl": (_INT, None),
+    "opus_encoder_destroy": (None, [_PTR]),
+}
+
+
 @cache
 def load_libopus() -> ctypes.CDLL:
-    """The libopus library, with the three functions this module uses typed."""
+    """The libopus library, with the functions this module uses typed."""
     for name in _candidates():
         try:
             lib = ctypes.CDLL(name)
         except OSError:
             continue
-        lib.opus_decoder_create.restype = ctypes.c_void_p
-        lib.opus_decoder_create.argtypes = [
-            ctypes.c_int32,
-            ctypes.c_int,
-            ctypes.POINTER(ctypes.c_int),
-        ]
-        lib.opus_decode.restype = ctypes.c_int
-        lib.opus_decode.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.c_int32,
-            ctypes.c_void_p,
-            ctypes.c_int,
-            ctypes.c_int,
-        ]
-        lib.opus_decoder_destroy.restype = None
-        lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-        _type_encoder(lib)
+        for function, (result, arguments) in _SIGNATURES.items():
+            getattr(lib, function).restype = result
+            if arguments is not None:
+                getattr(lib, function).argtypes = arguments
         return lib
     raise OpusUnavailableError("libopus was not found (neither the system's nor PyAV's)")
 
 
-def _type_encoder(lib: ctypes.CDLL) -> None:
-    lib.opus_encoder_create.restype = ctypes.c_void_p
-    lib.opus_encoder_create.argtypes = [
-        ctypes.c_int32,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.POINTER(ctypes.c_int),
-    ]
-    lib.opus_encode.restype = ctypes.c_int32
-    lib.opus_encode.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_void_p,
-        ctypes.c_int32,
-    ]
-    lib.opus_encoder_ctl.restype = ctypes.c_int  # variadic: each call types its arguments
-    lib.opus_encoder_destroy.restype = None
-    lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
+def check_rate(sample_rate: int) -> None:
+    """Refuse a rate libopus does not code at (ValueError naming it)."""
+    if sample_rate not in OPUS_RATES:
+        raise ValueError(f"Opus codes at {sorted(OPUS_RATES)} Hz, not {sample_rate}")
 
 
 def opus_available() -> bool:
@@ -113,8 +98,7 @@ class OpusDecoder:
     _state: int | None = None
 
     def __init__(self, sample_rate: int = 16000) -> None:
-        if sample_rate not in OPUS_RATES:
-            raise ValueError(f"Opus decodes at {sorted(OPUS_RATES)} Hz, not {sample_rate}")
+        check_rate(sample_rate)
         self._lib = load_libopus()
         error = ctypes.c_int(0)
         self._state = self._lib.opus_decoder_create(sample_rate, 1, ctypes.byref(error))
@@ -152,8 +136,7 @@ class OpusEncoder:
     _state: int | None = None
 
     def __init__(self, sample_rate: int = 24000, bitrate: int = VOICE_BITRATE) -> None:
-        if sample_rate not in OPUS_RATES:
-            raise ValueError(f"Opus encodes at {sorted(OPUS_RATES)} Hz, not {sample_rate}")
+        check_rate(sample_rate)
         self._lib = load_libopus()
         error = ctypes.c_int(0)
         self._state = self._lib.opus_encoder_create(

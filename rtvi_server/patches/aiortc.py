@@ -192,10 +192,9 @@ def use_audio_level(level: Callable[[bytes, int], int]) -> bool:
         return False
     from aiortc import rtp
 
-    if getattr(rtp, _AUDIO_LEVEL, None) is None:
+    current = getattr(rtp, _AUDIO_LEVEL, None)
+    if current is None:
         return False
-
-    current = getattr(rtp, _AUDIO_LEVEL)
     if getattr(current, "computes_with", None) is level:
         return True
 

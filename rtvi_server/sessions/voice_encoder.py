@@ -17,7 +17,7 @@ from typing import Final
 
 import av
 
-from rtvi_server.audio.opus import OPUS_RATES, OpusEncoder
+from rtvi_server.audio.opus import OPUS_RATES, OpusEncoder, opus_available
 
 #: RFC 7587: Opus's RTP clock is 48 kHz whatever rate the audio was encoded at.
 RTP_CLOCK: Final = 48000
@@ -27,9 +27,7 @@ class VoiceOpusEncoder:
     """Encodes a bot track's frames to 20 ms Opus packets (a frame of 20 ms, or two of 10)."""
 
     def __init__(self, sample_rate: int) -> None:
-        if sample_rate not in OPUS_RATES:
-            raise ValueError(f"Opus encodes at {sorted(OPUS_RATES)} Hz, not {sample_rate}")
-        self._opus = OpusEncoder(sample_rate)
+        self._opus = OpusEncoder(sample_rate)  # refuses a rate Opus does not code at
         self._rate = sample_rate
         self._packet_bytes = self._opus.packet_samples * 2
         self._pending = b""
@@ -83,3 +81,11 @@ class VoiceOpusEncoder:
         assert self._origin is not None
         timestamp = (pts - self._origin) * (RTP_CLOCK // self._rate)
         return [self._opus.encode(pcm)], timestamp
+
+
+def voice_encoder_for(sample_rate: int) -> VoiceOpusEncoder | None:
+    """An encoder for a bot track at ``sample_rate``; ``None`` where libopus is missing
+    or does not code at that rate (the sender then keeps aiortc's)."""
+    if sample_rate not in OPUS_RATES or not opus_available():
+        return None
+    return VoiceOpusEncoder(sample_rate)

@@ -5,29 +5,18 @@ import shutil
 
 import numpy as np
 import pytest
-import soxr
 
 from rtvi_server.services.local_models import (
     piper_download_dir,
     piper_voice_path,
-    whisper_model_source,
 )
-from rtvi_server.services.local_stt import WHISPER_MODELS
 from rtvi_server.testing import BotHarness, word_error_rate
 
 from ..conftest import ROOT, fixture_text
 from ..support.network_guard import loopback_only
+from ..support.speech import transcribe
 
 pytestmark = pytest.mark.slow
-
-
-def transcribe(pcm: bytes, rate: int) -> str:
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
-    if rate != 16000:
-        samples = soxr.resample(samples, rate, 16000)
-    model = WHISPER_MODELS.get(f"{whisper_model_source('tiny.en')}|cpu|int8")
-    segments, _ = model.transcribe(samples, language="en")
-    return " ".join(s.text for s in segments)
 
 
 async def test_default_bot_hears_answers_and_speaks_offline(fixtures, tmp_path, monkeypatch):

@@ -6,9 +6,9 @@ import pytest
 from rtvi_server.testing import word_error_rate
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
-from ..bots.test_default_bot import transcribe
 from ..conftest import ROOT, fixture_text
 from ..support.serverproc import ServerProcess
+from ..support.speech import transcribe
 
 pytestmark = pytest.mark.slow
 

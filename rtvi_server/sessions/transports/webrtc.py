@@ -22,7 +22,6 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
-from rtvi_server.audio.opus import OPUS_RATES, opus_available
 from rtvi_server.audio.rtp import audio_level_dbov
 from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import aiortc as aiortc_patches
@@ -42,7 +41,7 @@ from rtvi_server.sessions.inline_audio import InlineAudioInput, inline_audio_sup
 from rtvi_server.sessions.quiet_track import QuietAudioTrack
 from rtvi_server.sessions.start_request import StartRequest
 from rtvi_server.sessions.transports.base import Link
-from rtvi_server.sessions.voice_encoder import VoiceOpusEncoder
+from rtvi_server.sessions.voice_encoder import voice_encoder_for
 from rtvi_server.settings import IceServerSetting
 
 
@@ -152,8 +151,9 @@ class WebRTCLink(Link):
             if transceiver.kind != "audio":
                 continue
             aiortc_patches.encode_inline(transceiver.sender)  # no thread-pool round trip
-            if quiet is not None and quiet.sample_rate in OPUS_RATES and opus_available():
-                aiortc_patches.use_encoder(transceiver, VoiceOpusEncoder(quiet.sample_rate))
+            encoder = voice_encoder_for(quiet.sample_rate) if quiet is not None else None
+            if encoder is not None:
+                aiortc_patches.use_encoder(transceiver, encoder)
 
     def _attach_inline_audio(self) -> None:
         if self.inline_audio is not None:
