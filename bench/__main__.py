@@ -50,6 +50,7 @@ FIXTURE = ROOT.parent / "shared" / "fixtures" / "librivox_sense_and_sensibility_
 RESULTS = ROOT / "bench" / "results"
 STOP_SECS = 0.2
 FRAME_SECS = 0.02
+SIDES = ("rtvi-server", "stock-pipecat")
 
 
 @dataclass
@@ -483,12 +484,20 @@ async def main_async(args: argparse.Namespace) -> list[SideResult]:
     results = []
     for i, n in enumerate(args.sessions):
         order = ["rtvi-server", "stock-pipecat"] if i % 2 == 0 else ["stock-pipecat", "rtvi-server"]
-        for side in order:
+        for side in [s for s in order if s in args.sides]:
             print(f"-- {side}: {n} session(s)", flush=True)
             results.append(await run_side(side, n, audio, args))
     if audio.pacer is not None:
         await audio.pacer.close()
     return results
+
+
+def _sides(text: str) -> tuple[str, ...]:
+    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SIDES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"sides are {', '.join(SIDES)}; got {text!r}")
+    return chosen
 
 
 def main() -> None:
@@ -501,6 +510,12 @@ def main() -> None:
         default=[1, 4, 8, 16, 32, 64],
     )
     parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
+    parser.add_argument(
+        "--sides",
+        type=_sides,
+        default=SIDES,
+        help="which servers run, comma-separated (default both; one side alone gives no ratios)",
+    )
     parser.add_argument(
         "--gap", type=float, default=1.5, help="seconds of silence after each reply"
     )

@@ -186,6 +186,9 @@ class ServerSettings:
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
     #: ``asyncio`` (default) or ``uvloop`` (``pip install uvloop``): the serving loop.
     event_loop: str = "asyncio"
+    #: A stall of the event loop this long or longer is logged with where it was
+    #: (``RTVI_LOOP_STALL_SECS``; 0 turns the watch off).
+    loop_stall_secs: float = 0.25
 
     @classmethod
     def from_env(
@@ -209,6 +212,7 @@ class ServerSettings:
             "host_id": env.get("RTVI_HOST_ID") or None,
             "telephony": TelephonySettings.from_env(env),
             "event_loop": env.get("RTVI_EVENT_LOOP") or "asyncio",
+            "loop_stall_secs": _number(env, "RTVI_LOOP_STALL_SECS", 0.25),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -234,6 +238,8 @@ class ServerSettings:
             raise SettingsError("RTVI_MAX_ENDED_RECORDS and RTVI_SESSION_RETENTION must be >= 0")
         if self.drain_grace_secs < 0:
             raise SettingsError("RTVI_DRAIN_GRACE must be >= 0")
+        if self.loop_stall_secs < 0:
+            raise SettingsError("RTVI_LOOP_STALL_SECS must be >= 0 (0 turns the watch off)")
         if self.cluster_url is not None and urlsplit(self.cluster_url).scheme not in REDIS_SCHEMES:
             raise SettingsError("RTVI_CLUSTER_URL must be a redis://, rediss:// or unix:// URL")
         if self.host_id is not None and not HOST_ID.match(self.host_id):

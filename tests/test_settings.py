@@ -103,3 +103,10 @@ def test_the_event_loop_is_asyncio_or_uvloop():
     assert ServerSettings.from_env({}).event_loop == "asyncio"
     with pytest.raises(SettingsError, match="RTVI_EVENT_LOOP"):
         ServerSettings.from_env({"RTVI_EVENT_LOOP": "trio"}).check()
+
+
+def test_the_loop_stall_watch_is_on_by_default_and_can_be_turned_off():
+    assert ServerSettings.from_env({}).loop_stall_secs == 0.25
+    assert ServerSettings.from_env({"RTVI_LOOP_STALL_SECS": "0"}).loop_stall_secs == 0
+    with pytest.raises(SettingsError, match="RTVI_LOOP_STALL_SECS"):
+        ServerSettings.from_env({"RTVI_LOOP_STALL_SECS": "-1"}).check()

@@ -32,6 +32,7 @@ from rtvi_server.sessions.manager import CapacityError, SessionManager
 from rtvi_server.sessions.metrics import ServerMetrics
 from rtvi_server.sessions.reclaim import MemoryReclaimer
 from rtvi_server.sessions.session import Session
+from rtvi_server.sessions.stall_watch import LoopStallWatch
 from rtvi_server.sessions.start_request import (
     StartError,
     StartLimits,
@@ -57,6 +58,10 @@ def start_payload(raw: object) -> StartPayload:
     return parse_model(StartPayload, normalize_start_body(raw))
 
 
+def _stall_watch(stall_secs: float) -> LoopStallWatch | None:
+    return LoopStallWatch(stall_secs) if stall_secs > 0 else None
+
+
 class LocalBackend:
     def __init__(self, settings: ServerSettings, *, ice_host: str | None = None) -> None:
         self.settings = settings
@@ -71,6 +76,7 @@ class LocalBackend:
             lambda: self.manager.active,
             capacity=settings.max_sessions,
             reclaims=lambda: self.reclaimer.runs,
+            stall_watch=_stall_watch(settings.loop_stall_secs),
         )
         self._kinds = transport_kinds(
             host_addresses_for(ice_host or settings.host), settings.ice_servers, settings.telephony
@@ -90,6 +96,8 @@ class LocalBackend:
     async def startup(self) -> None:
         self.reclaimer.freeze_startup_heap()
         self.metrics.loop_lag.start()
+        if self.metrics.stall_watch is not None:
+            self.metrics.stall_watch.start()
 
     async def drain(self, grace_secs: float) -> bool:
         """Refuse new sessions, then let live ones finish for up to ``grace_secs``.
@@ -118,6 +126,8 @@ class LocalBackend:
         await self.manager.shutdown()
         self.reclaimer.close()
         self.metrics.loop_lag.stop()
+        if self.metrics.stall_watch is not None:
+            self.metrics.stall_watch.stop()
 
     def _ended(self, session: Session) -> None:
         record = session.record

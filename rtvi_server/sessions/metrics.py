@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
+from rtvi_server.sessions.stall_watch import LoopStallWatch
+
 LATENCY_BUCKETS: Final = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 DURATION_BUCKETS: Final = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 86400.0)
 
@@ -101,11 +103,13 @@ class ServerMetrics:
         *,
         capacity: int = 0,
         reclaims: Callable[[], int] | None = None,
+        stall_watch: LoopStallWatch | None = None,
     ) -> None:
         self._active = active
         self._capacity = capacity
         self._reclaims = reclaims
         self.loop_lag = LoopLagMonitor()
+        self.stall_watch = stall_watch
         self.starts = 0
         self.rejections: Counter[str] = Counter()
         self.errors = 0
@@ -150,7 +154,20 @@ class ServerMetrics:
             out += _family("rtvi_memory_reclaims_total", "counter",
                            "Memory reclaims (GC and trim) after sessions ended.",
                            [f"rtvi_memory_reclaims_total {self._reclaims()}"])  # fmt: skip
+        if self.stall_watch is not None:
+            out += _stall_families(self.stall_watch)
         return "\n".join(out + _process_gauges()) + "\n"
+
+
+def _stall_families(watch: LoopStallWatch) -> list[str]:
+    return [
+        *_family("rtvi_event_loop_stalls_total", "counter",
+                 "Times the event loop missed its beat by the stall threshold or more.",
+                 [f"rtvi_event_loop_stalls_total {watch.stalls}"]),
+        *_family("rtvi_event_loop_stalled_seconds_total", "counter",
+                 "Time the event loop spent in those stalls.",
+                 [f"rtvi_event_loop_stalled_seconds_total {watch.stalled_secs:.6f}"]),
+    ]  # fmt: skip
 
 
 def _labelled(name: str, counts: Counter[str]) -> list[str]:
