@@ -319,13 +319,22 @@ def room_tone(seconds: float) -> bytes:
     return rng.normal(0, 30, int(16000 * seconds)).astype(np.int16).tobytes()
 
 
+def _free_log_name(directory: Path, stem: str) -> Path:
+    """``stem.log``, or ``stem-2.log`` and on when a point is run again in one run."""
+    path, k = directory / f"{stem}.log", 1
+    while path.exists():
+        k += 1
+        path = directory / f"{stem}-{k}.log"
+    return path
+
+
 async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namespace) -> SideResult:
     port = free_port()
     workers = args.workers if side == "rtvi-server" else 1
     log = None
     if args.server_logs is not None:
         args.server_logs.mkdir(parents=True, exist_ok=True)
-        log = args.server_logs / f"{side}-{sessions}.log"
+        log = _free_log_name(args.server_logs, f"{side}-{sessions}")
     proc = launch(side, port, args.turn_end, args.loop, workers, log)
     url = f"http://127.0.0.1:{port}"
     result = SideResult(side, sessions, client=args.client, workers=workers)
@@ -564,7 +573,8 @@ def main() -> None:
         "--server-logs",
         type=Path,
         default=None,
-        help="keep each server's output here, as <side>-<sessions>.log (default: discarded)",
+        help="keep each server's output here, as <side>-<sessions>.log (-2, -3, ... where"
+        " taken; default: discarded)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
