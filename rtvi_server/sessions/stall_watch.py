@@ -25,7 +25,7 @@ from pathlib import Path
 from loguru import logger
 
 DEFAULT_STALL_SECS = 0.25
-BEAT_SECS = 0.02
+BEAT_SECS = 0.05
 #: Innermost frames kept per sample: enough to name the callback and what it called.
 STACK_DEPTH = 12
 
