@@ -13,6 +13,11 @@ pytestmark = pytest.mark.slow
 
 SESSIONS = 300
 RSS_BUDGET_MB = 60
+#: Threads that start lazily and stay, whatever the number of sessions: the event
+#: loop's default executor grows to its bound (min(32, cores + 4)) only when jobs
+#: overlap, and tqdm starts one monitor thread at a model's first load. A thread
+#: leaked per session would show as tens over the 280 sessions after the warm-up.
+LAZY_THREADS = 2
 
 
 @pytest.fixture
@@ -32,5 +37,5 @@ async def test_three_hundred_sessions_leave_memory_descriptors_and_threads_flat(
     assert final.done == SESSIONS
     assert final.rss_mb - warm.rss_mb <= RSS_BUDGET_MB, result.samples
     assert final.fds <= warm.fds, result.samples
-    assert final.threads <= warm.threads, result.samples
+    assert final.threads <= warm.threads + LAZY_THREADS, result.samples
     assert "Traceback" not in server.log()
