@@ -79,6 +79,7 @@ class LoopStallWatch:
         """Start watching the running loop (call from it)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._last_beat = time.monotonic()  # the time before start is no stall
         self._beat()
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="loop-stall-watch", daemon=True)

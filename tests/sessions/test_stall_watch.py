@@ -66,6 +66,21 @@ async def test_a_failing_reporter_does_not_stop_the_beat() -> None:
         watch.stop()
 
 
+async def test_the_time_before_start_is_not_a_stall() -> None:
+    reports: list[Stall] = []
+    watch = LoopStallWatch(0.05, report=reports.append)
+    _hold_the_loop(0.15)  # a server's startup work between making the watch and starting it
+    watch.start()
+    try:
+        assert reports == []
+        _hold_the_loop(0.15)
+        await eventually(lambda: reports, what="the stall after start")
+    finally:
+        watch.stop()
+    assert len(reports) == 1
+    assert reports[0].secs < 0.3
+
+
 def test_the_description_names_the_most_seen_stack() -> None:
     stall = Stall(0.5, Counter({("a.py:1 f", "b.py:2 g"): 3, ("a.py:1 f",): 1}))
     text = stall.describe()
