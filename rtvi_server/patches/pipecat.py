@@ -1,4 +1,5 @@
-"""pipecat (1.14): the SmallWebRTC client's audio reader and bot track, Silero's reset rule.
+"""pipecat (1.14): the SmallWebRTC client's audio reader and bot track, Silero's reset
+rule, the events a worker's observer proxy queues.
 
 pipecat's ``SmallWebRTCTransport`` keeps its client in ``_client``; the client
 reads the peer's audio in ``read_audio_frame`` (a task per frame, a resampler)
@@ -7,7 +8,8 @@ and, once the peer connects, makes the bot's audio track in
 quiet). The WebRTC link replaces the reader and swaps the track right after it
 is made. Silero's model-reset rule lives in private constants of
 ``pipecat.audio.vad.silero``; the batched analyzer reads them here so its
-decisions stay pipecat's.
+decisions stay pipecat's. A ``PipelineWorker`` reports to its observers through
+the ``WorkerObserver`` in ``_observer``, which keeps them in ``_observers``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def report() -> PatchReport:
     if _silero_constants() is None:
         missing.append("pipecat.audio.vad.silero._MODEL_RESET_*")
     missing += _missing_hooks()
+    missing += _missing_worker_fields()
     return PatchReport("pipecat-ai", installed_version("pipecat-ai"), TESTED, tuple(missing))
 
 
@@ -66,6 +69,14 @@ def _missing_hooks() -> list[str]:
         (TTSService, "_stream_audio_frames_from_iterator"),
     ]
     return [f"{cls.__name__}.{name}" for cls, name in hooks if not hasattr(cls, name)]
+
+
+def _missing_worker_fields() -> list[str]:
+    from pipecat.pipeline.worker import PipelineWorker
+    from pipecat.pipeline.worker_observer import WorkerObserver
+
+    missing = has_names(PipelineWorker.__init__, "_observer")
+    return missing + has_names(WorkerObserver.__init__, "_observers")
 
 
 # -- the hooks pipecat leaves to subclasses (protected by convention) ----------
@@ -101,6 +112,67 @@ def stream_tts_audio(
         chunks, in_sample_rate=sample_rate, context_id=context_id
     )
     return frames
+
+
+# -- the worker's observer proxy -------------------------------------------
+
+
+def skip_unread_observer_events(
+    worker: Any,
+    *,
+    reads_processed: Callable[[Any], bool],
+    observes_audio: Callable[[Any], bool],
+) -> bool:
+    """Stop ``worker``'s observer proxy queueing events none of its observers reads.
+
+    pipecat's ``WorkerObserver`` puts every frame each processor handles, and every
+    push, on each observer's queue, then wakes the observer's task: for an audio
+    frame on its way to the STT that is a queue put and a task switch per hop, only
+    for observers that return at once. Here a processed frame is queued only if
+    some observer ``reads_processed``, and an audio frame's push only if some
+    observer ``observes_audio``; the observers are asked again whenever they change
+    (pipecat's ``add_observer`` may add one later). Returns whether it applied.
+    """
+    from pipecat.frames.frames import AudioRawFrame
+
+    proxy = getattr(worker, "_observer", None)
+    observers = getattr(proxy, "_observers", None)
+    if proxy is None or not isinstance(observers, list):
+        return False
+    push, process = proxy.on_push_frame, proxy.on_process_frame
+    answers: dict[Callable[[Any], bool], tuple[tuple[Any, ...], bool]] = {}
+
+    def wanted(ask: Callable[[Any], bool]) -> bool:
+        # Asked again only when the observers change, not at every event.
+        now = tuple(observers)
+        known = answers.get(ask)
+        if known is None or known[0] != now:
+            known = answers[ask] = (now, any(map(ask, now)))
+        return known[1]
+
+    async def on_push_frame(data: Any) -> None:
+        if isinstance(data.frame, AudioRawFrame) and not wanted(observes_audio):
+            return
+        await push(data)
+
+    async def on_process_frame(data: Any) -> None:
+        if wanted(reads_processed):
+            await process(data)
+
+    proxy.on_push_frame = on_push_frame
+    proxy.on_process_frame = on_process_frame
+    return True
+
+
+def idle_frames_of(observer: Any) -> tuple[type, ...] | None:
+    """The frames that keep a pipecat worker's pipeline from idling, for its idle
+    observer (None for any other observer)."""
+    from pipecat.pipeline.worker import IdleFrameObserver
+
+    if not isinstance(observer, IdleFrameObserver):
+        return None
+    frames = getattr(observer, "_idle_timeout_frames", None)
+    return tuple(frames) if isinstance(frames, tuple) else None
 
 
 # -- SmallWebRTC ------------------------------------------------------------

@@ -85,6 +85,9 @@ class RTVIEventObserver(BaseObserver):
             ``onGenericMessage``, so it is harmless to them).
     """
 
+    #: Neither generation reports audio (its pushes return at once, below).
+    observes_audio = False
+
     def __init__(self, rtvi: RTVIProcessor, *, legacy_tts_text: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._rtvi = rtvi

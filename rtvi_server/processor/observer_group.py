@@ -7,6 +7,10 @@ A session's own observers (the RTVI events, the activity watch, its link's) are
 cheap and never wait, so one queue and one task serve them all here, and an
 event reaches only the members that take it: a push, by each member's
 ``observe_every_push``; a processed frame, only members that read those.
+
+What the group reads as a whole (:func:`reads_processed_frames`,
+:func:`observes_audio`) tells the session's worker which events it need not
+queue at all: none of a session's own observers reads audio or processed frames.
 """
 
 from __future__ import annotations
@@ -15,12 +19,39 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from loguru import logger
+from pipecat.frames.frames import AudioRawFrame
 from pipecat.observers.base_observer import (
     BaseObserver,
     FrameProcessed,
     FramePushed,
     ProcessorSetUp,
 )
+from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
+
+from rtvi_server.patches import pipecat as pipecat_patches
+
+
+def reads_processed_frames(observer: BaseObserver) -> bool:
+    """Whether ``observer`` reads the frames processors handle: what it declares
+    (``reads_processed_frames``), else whether it overrides ``on_process_frame``."""
+    declared = getattr(observer, "reads_processed_frames", None)
+    if isinstance(declared, bool):
+        return declared
+    return type(observer).on_process_frame is not BaseObserver.on_process_frame
+
+
+def observes_audio(observer: BaseObserver) -> bool:
+    """Whether ``observer`` reads the pushes of audio frames: what it declares
+    (``observes_audio``), else yes (an observer we do not know may meter audio),
+    except pipecat's turn tracker, which reads speaking and end frames only, and
+    its idle observer, unless an audio frame is one that keeps a pipeline busy."""
+    declared = getattr(observer, "observes_audio", None)
+    if isinstance(declared, bool):
+        return declared
+    idle_frames = pipecat_patches.idle_frames_of(observer)
+    if idle_frames is not None:
+        return any(issubclass(kind, AudioRawFrame) for kind in idle_frames)
+    return not isinstance(observer, TurnTrackingObserver)
 
 
 class ObserverGroup(BaseObserver):
@@ -45,8 +76,16 @@ class ObserverGroup(BaseObserver):
         if self._set_up:
             raise RuntimeError("observers join a group before its pipeline starts")
         self._members.append(member)
-        if type(member).on_process_frame is not BaseObserver.on_process_frame:
+        if reads_processed_frames(member):
             self._processing.append(member)
+
+    @property
+    def reads_processed_frames(self) -> bool:
+        return bool(self._processing)
+
+    @property
+    def observes_audio(self) -> bool:
+        return any(observes_audio(member) for member in self._members)
 
     @property
     def observe_every_push(self) -> bool:

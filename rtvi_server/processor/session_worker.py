@@ -16,8 +16,13 @@ from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 
+from rtvi_server.patches import pipecat as pipecat_patches
 from rtvi_server.processor.observer import RTVIEventObserver
-from rtvi_server.processor.observer_group import ObserverGroup
+from rtvi_server.processor.observer_group import (
+    ObserverGroup,
+    observes_audio,
+    reads_processed_frames,
+)
 from rtvi_server.processor.rtvi_processor import RTVIProcessor
 
 
@@ -28,7 +33,9 @@ class SessionPipelineWorker(PipelineWorker):
     the audio buffer processor and realtime services) joins the group too: behind
     a proxy of its own it costs a queue put and a task switch for every frame
     every processor handles, though it reads only pushes. With tracing on, pipecat
-    keeps its own, which its trace observer is built on.
+    keeps its own, which its trace observer is built on. Events no observer reads
+    (processed frames, audio pushes: none of a session's own observers reads
+    them) are not queued to the proxy at all.
     """
 
     def __init__(self, pipeline: Pipeline, *, observer_group: ObserverGroup, **kwargs: Any) -> None:
@@ -39,6 +46,9 @@ class SessionPipelineWorker(PipelineWorker):
             kwargs["enable_turn_tracking"] = False
         super().__init__(pipeline, observers=[observer_group], **kwargs)
         self.observer_group = observer_group
+        pipecat_patches.skip_unread_observer_events(
+            self, reads_processed=reads_processed_frames, observes_audio=observes_audio
+        )
 
     @property
     def turn_tracking_observer(self) -> TurnTrackingObserver | None:

@@ -36,6 +36,9 @@ _WATCHED = (*_ACTIVITY, UserStoppedSpeakingFrame)
 
 
 class ActivityObserver(BaseObserver):
+    #: It reads speech, transcript and message frames, never audio.
+    observes_audio = False
+
     def __init__(self, on_latency: Callable[[float], None] | None = None) -> None:
         # A frame's first push is all it reads: pipecat's worker then wakes it once
         # per frame, not once per hop.

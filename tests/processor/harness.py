@@ -24,6 +24,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 from rtvi_server import RTVIProcessor, create_pipeline_worker
+from rtvi_server.processor import ObserverGroup
+from rtvi_server.processor.session_worker import SessionPipelineWorker
 
 _ids = itertools.count(1)
 
@@ -75,12 +77,23 @@ def rtvi(type_: str, data: Any = None, *, id: str | None = None) -> dict[str, An
 class PipelineSession:
     """Runs ``[upstream, rtvi, *middle, collector]`` under a real pipecat runner."""
 
-    def __init__(self, processor: RTVIProcessor, middle: Sequence[FrameProcessor] = ()) -> None:
+    def __init__(
+        self,
+        processor: RTVIProcessor,
+        middle: Sequence[FrameProcessor] = (),
+        *,
+        group: ObserverGroup | None = None,
+    ) -> None:
         self.rtvi = processor
         self.upstream = Upstream()
         self.collector = Collector()
         pipeline = Pipeline([self.upstream, processor, *middle, self.collector])
-        self.worker = create_pipeline_worker(pipeline, processor, idle_timeout_secs=None)
+        if group is None:
+            self.worker = create_pipeline_worker(pipeline, processor, idle_timeout_secs=None)
+        else:  # the session's observers in a group of the test's making
+            self.worker = SessionPipelineWorker(
+                pipeline, observer_group=group, enable_rtvi=False, idle_timeout_secs=None
+            )
         self._runner = WorkerRunner(handle_sigint=False)
         self._run: asyncio.Task[None] | None = None
 

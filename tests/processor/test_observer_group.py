@@ -3,13 +3,17 @@
 import asyncio
 
 import pytest
-from pipecat.frames.frames import TextFrame
+from pipecat.frames.frames import InputAudioRawFrame, StartFrame, TextFrame
 from pipecat.observers.base_observer import BaseObserver, FrameProcessed, FramePushed
+from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
 from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import IdleFrameObserver
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.utils.asyncio.task_manager import TaskManager
 
 from rtvi_server.processor import ObserverGroup, add_observers, create_pipeline_worker
+from rtvi_server.processor.observer import RTVIEventObserver
+from rtvi_server.processor.observer_group import observes_audio, reads_processed_frames
 
 from .bot import make_processor
 from .harness import PipelineSession, rtvi
@@ -110,3 +114,111 @@ def test_with_tracing_pipecat_keeps_the_turn_tracker_its_traces_are_built_on():
     worker = create_pipeline_worker(Pipeline([processor]), processor, enable_tracing=True)
     assert worker.turn_tracking_observer is not None
     assert worker.turn_tracking_observer not in worker.observer_group.members
+
+
+class FrameLog(BaseObserver):
+    """Records the type of each frame push it is given; ``observes_audio`` as told."""
+
+    def __init__(self, *, audio: bool | None) -> None:
+        super().__init__(observe_every_push=True)
+        if audio is not None:
+            self.observes_audio = audio
+        self.kinds: list[type] = []
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        self.kinds.append(type(data.frame))
+
+
+class CountingGroup(ObserverGroup):
+    """A group that counts the processed-frame events pipecat's proxy hands it."""
+
+    processed_events = 0
+
+    async def on_process_frame(self, data: FrameProcessed) -> None:
+        self.processed_events += 1
+        await super().on_process_frame(data)
+
+
+def audio_frame() -> InputAudioRawFrame:
+    return InputAudioRawFrame(audio=bytes(640), sample_rate=16000, num_channels=1)
+
+
+async def run_frames(session: PipelineSession, *, audio: int = 5) -> None:
+    """Audio frames then a text frame through the pipeline; returns once all are out."""
+    async with session:
+        for _ in range(audio):
+            await session.worker.queue_frame(audio_frame())
+        await session.worker.queue_frame(TextFrame("end"))
+        await session.wait_frame(TextFrame)
+        # The proxy runs behind the pipeline: a last event it must deliver.
+        await session.request(rtvi("client-ready", {}))
+
+
+def test_which_observers_read_audio_and_processed_frames():
+    processor, _ = make_processor()
+    assert not observes_audio(RTVIEventObserver(processor))
+    assert not observes_audio(TurnTrackingObserver())
+    assert observes_audio(Recorder(every_push=True))  # unknown: it may meter audio
+    assert not observes_audio(FrameLog(audio=False))
+    idle = asyncio.Event()
+    assert not observes_audio(IdleFrameObserver(idle_event=idle, idle_timeout_frames=(TextFrame,)))
+    metering = IdleFrameObserver(idle_event=idle, idle_timeout_frames=(InputAudioRawFrame,))
+    assert observes_audio(metering)
+    assert reads_processed_frames(ProcessedRecorder())
+    assert not reads_processed_frames(Recorder(every_push=True))
+    assert not ObserverGroup([Recorder(every_push=True)]).reads_processed_frames
+    assert ObserverGroup([ProcessedRecorder()]).reads_processed_frames
+    assert not ObserverGroup([FrameLog(audio=False), TurnTrackingObserver()]).observes_audio
+    assert ObserverGroup([FrameLog(audio=False), FrameLog(audio=None)]).observes_audio
+
+
+async def test_no_audio_push_is_queued_when_no_observer_reads_audio():
+    processor, _ = make_processor()
+    session = PipelineSession(processor)
+    deaf = FrameLog(audio=False)
+    add_observers(session.worker, [deaf])
+    await run_frames(session)
+    assert TextFrame in deaf.kinds  # it observes,
+    assert InputAudioRawFrame not in deaf.kinds  # but pipecat's proxy never queued the audio
+
+
+async def test_an_observer_that_reads_audio_gets_every_audio_push():
+    processor, _ = make_processor()
+    session = PipelineSession(processor)
+    listener = FrameLog(audio=None)
+    add_observers(session.worker, [listener])
+    await run_frames(session, audio=5)
+    # Each audio frame is pushed at every hop, as the StartFrame was.
+    hops = listener.kinds.count(StartFrame)
+    assert hops > 1
+    assert listener.kinds.count(InputAudioRawFrame) == 5 * hops
+
+
+async def test_an_observer_added_through_pipecat_later_still_gets_audio():
+    processor, _ = make_processor()
+    session = PipelineSession(processor)
+    late = FrameLog(audio=None)
+    async with session:
+        await session.request(rtvi("client-ready", {}))
+        session.worker.add_observer(late)
+        await session.worker.queue_frame(audio_frame())
+        await session.worker.queue_frame(TextFrame("end"))
+        await session.wait_frame(TextFrame)
+        await session.request(rtvi("client-ready", {}))
+    assert InputAudioRawFrame in late.kinds
+
+
+@pytest.mark.parametrize("reader", [False, True])
+async def test_processed_frames_are_queued_only_for_a_group_that_reads_them(reader: bool):
+    processor, _ = make_processor()
+    member: BaseObserver = ProcessedRecorder() if reader else Recorder(every_push=True)
+    group = CountingGroup([RTVIEventObserver(processor), member])
+    await run_frames(PipelineSession(processor, group=group))
+    if reader:
+        assert group.processed_events > 0
+        assert isinstance(member, ProcessedRecorder)
+        assert member.processed > 0
+    else:
+        assert group.processed_events == 0
+        assert isinstance(member, Recorder)
+        assert member.pushes

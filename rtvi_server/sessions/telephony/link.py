@@ -122,6 +122,8 @@ class CallSerializer(FrameSerializer):
 class MarkObserver(BaseObserver):
     """After each bot utterance, asks the provider to echo a mark once it is played."""
 
+    observes_audio = False
+
     def __init__(self, link: TelephonyLink) -> None:
         super().__init__()
         self._link = link

@@ -76,6 +76,8 @@ class JSONMessageSerializer(FrameSerializer):
 class FlushObserver(BaseObserver):
     """Says ``rtvi-server-flushed`` when a marker is handed to the transport's output."""
 
+    observes_audio = False
+
     def __init__(self, link: TextLink) -> None:
         super().__init__()
         self._link = link
