@@ -11,6 +11,9 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +41,25 @@ def process_tree(pid: int) -> list[int]:
         tree.append(current)
         pending += parents.get(current, [])
     return tree
+
+
+def thread_names(pid: int, timeout: float = 30) -> list[str] | None:
+    """The names of ``pid``'s Python threads, read with ``py-spy dump`` (None where
+    py-spy is missing or cannot read the process): what a thread count cannot say
+    is which thread came or stayed."""
+    here = str(Path(sys.executable).parent)
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=here)
+    if py_spy is None:
+        return None
+    try:
+        dump = subprocess.run(
+            [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=timeout
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if dump.returncode != 0:
+        return None
+    return re.findall(r'^Thread \S+ \([^)]*\): "(.*)"$', dump.stdout, flags=re.MULTILINE)
 
 
 def proc_cpu(pid: int) -> float:

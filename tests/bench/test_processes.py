@@ -4,7 +4,9 @@ import os
 import subprocess
 import sys
 
-from bench.processes import CpuMeter, proc_rss_mb, process_tree
+import pytest
+
+from bench.processes import CpuMeter, proc_rss_mb, process_tree, thread_names
 
 # A "worker": burns CPU, says so on its stdout, then idles until it is killed.
 WORKER = (
@@ -41,3 +43,24 @@ def test_a_worker_s_cpu_and_memory_count_for_its_server():
         for pid in process_tree(server.pid)[::-1]:
             os.kill(pid, 9)
         server.wait(10)
+
+
+def test_thread_names_name_the_threads_of_a_python_process():
+    code = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), name='lazy-probe', daemon=True).start()\n"
+        "print('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "up"
+        names = thread_names(proc.pid)
+        if names is None:
+            pytest.skip("py-spy cannot read processes here")
+        assert "MainThread" in names
+        assert "lazy-probe" in names
+    finally:
+        proc.kill()
+        proc.wait()

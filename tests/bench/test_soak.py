@@ -7,6 +7,7 @@ after the first 20 sessions (warm-up): nothing is kept per ended session.
 import pytest
 
 from bench.__main__ import free_port
+from bench.processes import thread_names
 from bench.soak import CONNECTED, run_soak, soak_server
 
 pytestmark = pytest.mark.slow
@@ -37,5 +38,8 @@ async def test_three_hundred_sessions_leave_memory_descriptors_and_threads_flat(
     assert final.done == SESSIONS
     assert final.rss_mb - warm.rss_mb <= RSS_BUDGET_MB, result.samples
     assert final.fds <= warm.fds, result.samples
-    assert final.threads <= warm.threads + LAZY_THREADS, result.samples
+    assert final.threads <= warm.threads + LAZY_THREADS, (
+        result.samples,
+        thread_names(server.proc.pid),  # which threads, where a count is not enough
+    )
     assert "Traceback" not in server.log()
