@@ -32,16 +32,18 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench.options import parse_args
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
 from bench.processes import CpuMeter, PeakRss, idle_rss_mb
 from bench.profile import profile_listening
+from bench.server import free_port
+from bench.side_table import SideResult, table
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -50,87 +52,6 @@ FIXTURE = ROOT.parent / "shared" / "fixtures" / "librivox_sense_and_sensibility_
 RESULTS = ROOT / "bench" / "results"
 STOP_SECS = 0.2
 FRAME_SECS = 0.02
-SIDES = ("rtvi-server", "stock-pipecat")
-
-
-@dataclass
-class SideResult:
-    side: str
-    sessions: int
-    connected: int = 0
-    audio_seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    cpu_ms_per_frame: float = 0.0
-    cpu_utilisation: float = 0.0
-    listen_cpu_ms_per_frame: float = 0.0
-    start_to_ready_ms: list[float] = field(default_factory=list)
-    turn_extra_ms: list[float] = field(default_factory=list)
-    turns_missed: int = 0
-    failed: int = 0
-    #: Why each failed session failed (the exception's class: TimeoutError, ...).
-    failures: list[str] = field(default_factory=list)
-    rss_idle_mb: float = 0.0
-    rss_loaded_mb: float = 0.0
-    client: str = "packets"
-    client_listen_cpu: float = 0.0
-    client_cpu: float = 0.0
-    #: Server processes serving sessions (``--workers``); CPU and memory are summed
-    #: over them, ``cpu_utilisation`` is the busiest one's.
-    workers: int = 1
-
-    @property
-    def label(self) -> str:
-        """The side as the tables name it (with its workers, where there are several)."""
-        return self.side + (f" ({self.workers} workers)" if self.workers > 1 else "")
-
-    @property
-    def mem_per_session_mb(self) -> float:
-        return (self.rss_loaded_mb - self.rss_idle_mb) / max(1, self.connected)
-
-    def pct(self, values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-    @property
-    def all_connected(self) -> bool:
-        return self.connected == self.sessions
-
-    @property
-    def all_answered(self) -> bool:
-        """Every session connected and stayed, every turn was answered."""
-        return self.all_connected and self.failed == 0 and self.turns_missed == 0
-
-    @property
-    def holds_real_time(self) -> bool:
-        p95 = self.pct(self.turn_extra_ms, 0.95)
-        return (
-            self.connected == self.sessions
-            and self.failed == 0
-            and self.turns_missed == 0
-            and p95 is not None
-            and p95 < 250
-            and self.cpu_utilisation < 0.95
-        )
-
-    def summary(self) -> dict[str, object]:
-        return {
-            **asdict(self),
-            "mem_per_session_mb": round(self.mem_per_session_mb, 2),
-            "turn_extra_p50_ms": self.pct(self.turn_extra_ms, 0.5),
-            "turn_extra_p95_ms": self.pct(self.turn_extra_ms, 0.95),
-            "start_to_ready_p95_ms": self.pct(self.start_to_ready_ms, 0.95),
-            "holds_real_time": self.holds_real_time,
-        }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def launch(
@@ -384,107 +305,6 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
             proc.kill()
 
 
-HEADER = (
-    "sessions",
-    "side",
-    "listening CPU ms / 20 ms frame",
-    "conversation CPU ms / 20 ms frame",
-    "server CPU (busiest process)",
-    "client CPU, listening / talking",
-    "turn latency beyond stop_secs p50 / p95 (ms)",
-    "start to bot-ready p95 (ms)",
-    "memory / session (MB)",
-    "real time",
-)
-
-
-def row(cells: list[str] | tuple[str, ...]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def table(results: list[SideResult]) -> str:
-    lines = [row(HEADER), row(["---"] * len(HEADER))]
-    for r in results:
-        lines.append(row([str(r.sessions), r.label, *_figures(r)]))
-    by_n: dict[int, dict[str, SideResult]] = {}
-    for r in results:
-        by_n.setdefault(r.sessions, {})[r.side] = r
-    lines += [
-        "",
-        "| sessions | listening CPU, stock / ours | conversation CPU, stock / ours"
-        " | turn p95, stock / ours |",
-        "| --- | --- | --- | --- |",
-    ]
-    for n, pair in sorted(by_n.items()):
-        ours, stock = pair.get("rtvi-server"), pair.get("stock-pipecat")
-        if ours and stock:
-            lines.append(f"| {n} | {_ratios(stock, ours)} |")
-    lines += ["", _real_time_line(results)]
-    failed = [r for r in results if r.failures]
-    if failed:
-        lines += ["", "Sessions that failed, and why:"]
-        lines += [f"- {r.label}, {r.sessions}: {_counted(r.failures)}" for r in failed]
-    return "\n".join(lines)
-
-
-def _counted(names: list[str]) -> str:
-    return ", ".join(f"{n} x {name}" for name, n in Counter(names).most_common())
-
-
-def _figures(r: SideResult) -> list[str]:
-    """A side's cells after its name: "n/a" where nothing was there to measure."""
-    if not r.connected:  # no session to listen, talk or hold memory: figures of nothing
-        return ["n/a (none connected)"] * (len(HEADER) - 3) + ["no"]
-    s = r.summary()
-    p50, p95, ready = s["turn_extra_p50_ms"], s["turn_extra_p95_ms"], s["start_to_ready_p95_ms"]
-    return [
-        f"{r.listen_cpu_ms_per_frame:.3f}",
-        f"{r.cpu_ms_per_frame:.3f}",
-        f"{r.cpu_utilisation * 100:.0f}%",
-        f"{r.client_listen_cpu * 100:.0f}% / {r.client_cpu * 100:.0f}%",
-        f"{p50:.0f} / {p95:.0f}" if p50 is not None and p95 is not None else "none answered",
-        f"{ready:.0f}" if ready is not None else "n/a",
-        f"{r.mem_per_session_mb:.1f}",
-        "yes" if r.holds_real_time else "no",
-    ]
-
-
-def _real_time_line(results: list[SideResult]) -> str:
-    """The most sessions each side held in real time (what ``--workers`` is compared by)."""
-    held: dict[str, int] = {}
-    for r in results:
-        held.setdefault(r.label, 0)
-        if r.holds_real_time:
-            held[r.label] = max(held[r.label], r.sessions)
-    parts = [f"{name} {n or 'none'}" for name, n in sorted(held.items())]
-    return "Most sessions held in real time: " + ", ".join(parts) + "."
-
-
-def _ratios(stock: SideResult, ours: SideResult) -> str:
-    """stock / ours for the three figures, where both sides measured them in full."""
-    listening = _ratio(stock, ours, "listen_cpu_ms_per_frame", stock.all_connected)
-    both = stock.all_answered and ours.all_answered
-    conversation = _ratio(stock, ours, "cpu_ms_per_frame", both)
-    p95s, p95o = stock.pct(stock.turn_extra_ms, 0.95), ours.pct(ours.turn_extra_ms, 0.95)
-    latency = f"{p95s / p95o:.2f}x" if both and p95s and p95o else _missing(stock, ours)
-    return " | ".join([listening, conversation, latency])
-
-
-def _ratio(stock: SideResult, ours: SideResult, key: str, valid: bool) -> str:
-    a, b = getattr(stock, key), getattr(ours, key)
-    return f"{a / b:.2f}x" if valid and a and b else _missing(stock, ours)
-
-
-def _missing(stock: SideResult, ours: SideResult) -> str:
-    for r in (stock, ours):
-        if not r.all_connected:
-            return f"n/a ({r.side}: {r.connected}/{r.sessions} connected)"
-        if not r.all_answered:
-            answered = len(r.turn_extra_ms)
-            return f"n/a ({r.side}: {answered}/{answered + r.turns_missed} turns answered)"
-    return "n/a"
-
-
 async def main_async(args: argparse.Namespace) -> list[SideResult]:
     speech = read_wav_pcm16(FIXTURE)
     args.trailing_secs = await trailing_quiet_secs(speech)
@@ -501,83 +321,8 @@ async def main_async(args: argparse.Namespace) -> list[SideResult]:
     return results
 
 
-def _sides(text: str) -> tuple[str, ...]:
-    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in chosen if s not in SIDES]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"sides are {', '.join(SIDES)}; got {text!r}")
-    return chosen
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--sessions",
-        type=lambda s: [int(x) for x in s.split(",")],
-        default=[1, 4, 8, 16, 32, 64],
-    )
-    parser.add_argument("--turns", type=int, default=3, help="spoken turns per session")
-    parser.add_argument(
-        "--sides",
-        type=_sides,
-        default=SIDES,
-        help="which servers run, comma-separated (default both; one side alone gives no ratios)",
-    )
-    parser.add_argument(
-        "--gap", type=float, default=1.5, help="seconds of silence after each reply"
-    )
-    parser.add_argument(
-        "--lockstep",
-        action="store_true",
-        help="every session speaks at the same instant (the worst case); by default each"
-        " session's first turn starts 1/N of a turn (speech and gap) after the previous one's,"
-        " as independent users' turns fall",
-    )
-    parser.add_argument(
-        "--listen", type=float, default=5.0, help="seconds of quiet listening measured first"
-    )
-    parser.add_argument(
-        "--turn-end",
-        choices=["smart-turn", "vad"],
-        default="smart-turn",
-        help="how user turns end on both sides: pipecat's default Smart Turn model, or the VAD",
-    )
-    parser.add_argument(
-        "--loop",
-        choices=["asyncio", "uvloop"],
-        default="asyncio",
-        help="the event loop both servers run on (uvloop: pip install uvloop)",
-    )
-    parser.add_argument(
-        "--client",
-        choices=["packets", "aiortc"],
-        default="packets",
-        help="packets: Opus encoded once, one paced loop, the bot's audio level read from RTP;"
-        " aiortc: each session encodes and decodes (the test client)",
-    )
-    parser.add_argument(
-        "--profile",
-        type=int,
-        default=32,
-        help="py-spy the rtvi-server process while this many sessions listen (0: never)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="rtvi-server serves from this many worker processes (its CPU and memory summed)",
-    )
-    parser.add_argument(
-        "--server-logs",
-        type=Path,
-        default=None,
-        help="keep each server's output here, as <side>-<sessions>.log (-2, -3, ... where"
-        " taken; default: discarded)",
-    )
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parse_args(__doc__ or "", RESULTS)
     from rtvi_server.patches.aioice import use_by_default
 
     use_by_default(["127.0.0.1"])

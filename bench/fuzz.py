@@ -400,7 +400,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--frames", type=int, default=2000)
     args = parser.parse_args()
-    from bench.__main__ import free_port
+    from bench.server import free_port
     from rtvi_server.patches.aioice import use_by_default
 
     use_by_default(["127.0.0.1"])

@@ -1,4 +1,4 @@
-"""An rtvi-server process for the soak and fuzz runs, logging to a file."""
+"""An rtvi-server process for the soak and fuzz runs, logging to a file; a free loopback port."""
 
 from __future__ import annotations
 
@@ -69,3 +69,11 @@ class ServerUnderTest:
                 self.proc.wait()
         self._log.close()
         return int(self.proc.returncode)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -383,7 +383,7 @@ def main() -> None:
 
     use_by_default(["127.0.0.1"])
     args.out.mkdir(parents=True, exist_ok=True)
-    from bench.__main__ import free_port
+    from bench.server import free_port
 
     server = soak_server(free_port(), args.out / "soak-server.log").wait_ready()
     try:

@@ -7,8 +7,8 @@ no traceback, and the server still answers ``/health`` and runs a real session.
 
 import pytest
 
-from bench.__main__ import free_port
 from bench.fuzz import fuzz_server, run_fuzz, still_serving
+from bench.server import free_port
 
 pytestmark = pytest.mark.slow
 

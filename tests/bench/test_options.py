@@ -4,16 +4,17 @@ import argparse
 
 import pytest
 
-from bench.__main__ import SIDES, _free_log_name, _sides
+from bench.__main__ import _free_log_name
+from bench.options import SIDES, sides
 
 
 def test_sides_are_named_from_the_two_servers():
-    assert _sides("rtvi-server") == ("rtvi-server",)
-    assert _sides("stock-pipecat, rtvi-server") == ("stock-pipecat", "rtvi-server")
-    assert set(_sides(",".join(SIDES))) == set(SIDES)
+    assert sides("rtvi-server") == ("rtvi-server",)
+    assert sides("stock-pipecat, rtvi-server") == ("stock-pipecat", "rtvi-server")
+    assert set(sides(",".join(SIDES))) == set(SIDES)
     for bad in ("livekit", "", ","):
         with pytest.raises(argparse.ArgumentTypeError, match="sides are"):
-            _sides(bad)
+            sides(bad)
 
 
 def test_a_point_run_again_logs_beside_the_first_not_over_it(tmp_path):

@@ -6,8 +6,8 @@ after the first 20 sessions (warm-up): nothing is kept per ended session.
 
 import pytest
 
-from bench.__main__ import free_port
 from bench.processes import thread_names
+from bench.server import free_port
 from bench.soak import CONNECTED, run_soak, soak_server
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """The benchmark's table says what was not measured instead of printing zeros."""
 
-from bench.__main__ import HEADER, SideResult, table
+from bench.side_table import HEADER, SideResult, table
 
 
 def cells(result: SideResult) -> list[str]:

@@ -1,6 +1,7 @@
 """When each benchmark session takes its first turn: spread out, or all at once."""
 
-from bench.__main__ import Audio, Run, SideResult
+from bench.__main__ import Audio, Run
+from bench.side_table import SideResult
 
 
 def run(stagger_secs: float) -> Run:
