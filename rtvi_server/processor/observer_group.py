@@ -27,6 +27,7 @@ from pipecat.observers.base_observer import (
     ProcessorSetUp,
 )
 from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
+from pipecat.pipeline.worker import IdleFrameObserver
 
 from rtvi_server.patches import pipecat as pipecat_patches
 
@@ -48,10 +49,12 @@ def observes_audio(observer: BaseObserver) -> bool:
     declared = getattr(observer, "observes_audio", None)
     if isinstance(declared, bool):
         return declared
+    reads_pushes = type(observer).on_push_frame
     idle_frames = pipecat_patches.idle_frames_of(observer)
-    if idle_frames is not None:
+    if idle_frames is not None and reads_pushes is IdleFrameObserver.on_push_frame:
         return any(issubclass(kind, AudioRawFrame) for kind in idle_frames)
-    return not isinstance(observer, TurnTrackingObserver)
+    # (a subclass that reads pushes its own way is an observer we do not know)
+    return reads_pushes is not TurnTrackingObserver.on_push_frame
 
 
 class ObserverGroup(BaseObserver):

@@ -164,6 +164,12 @@ def test_which_observers_read_audio_and_processed_frames():
     assert not observes_audio(IdleFrameObserver(idle_event=idle, idle_timeout_frames=(TextFrame,)))
     metering = IdleFrameObserver(idle_event=idle, idle_timeout_frames=(InputAudioRawFrame,))
     assert observes_audio(metering)
+
+    class CountingTurns(TurnTrackingObserver):  # reads pushes its own way
+        async def on_push_frame(self, data: FramePushed) -> None:
+            await super().on_push_frame(data)
+
+    assert observes_audio(CountingTurns())
     assert reads_processed_frames(ProcessedRecorder())
     assert not reads_processed_frames(Recorder(every_push=True))
     assert not ObserverGroup([Recorder(every_push=True)]).reads_processed_frames
