@@ -43,12 +43,16 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def py_spy_path() -> str | None:
+    """py-spy on the PATH or beside this Python (the project's virtual environment)."""
+    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+
+
 def thread_names(pid: int, timeout: float = 30) -> list[str] | None:
     """The names of ``pid``'s Python threads, read with ``py-spy dump`` (None where
     py-spy is missing or cannot read the process): what a thread count cannot say
     is which thread came or stayed."""
-    here = str(Path(sys.executable).parent)
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=here)
+    py_spy = py_spy_path()
     if py_spy is None:
         return None
     try:

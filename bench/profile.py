@@ -8,11 +8,11 @@ the listening path, then by innermost and by any frame.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
+
+from bench.processes import py_spy_path
 
 #: Areas of the listening path, by a substring of a frame in the stack. A sample
 #: counts for every area whose frames it holds (the VAD engine holds the model call).
@@ -40,7 +40,7 @@ AREAS: dict[str, tuple[str, ...]] = {
 
 async def profile_listening(pid: int, seconds: float, stem: Path) -> None:
     """Sample the server with py-spy for ``seconds``: collapsed stacks and a summary."""
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    py_spy = py_spy_path()
     if py_spy is None:
         print("   (py-spy not installed: pip install py-spy; no profile)", flush=True)
         await asyncio.sleep(seconds)

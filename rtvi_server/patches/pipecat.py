@@ -130,8 +130,8 @@ def skip_unread_observer_events(
     frame on its way to the STT that is a queue put and a task switch per hop, only
     for observers that return at once. Here a processed frame is queued only if
     some observer ``reads_processed``, and an audio frame's push only if some
-    observer ``observes_audio``; the observers are asked again whenever they change
-    (pipecat's ``add_observer`` may add one later). Returns whether it applied.
+    observer ``observes_audio``; the observers are asked again when pipecat's
+    ``add_observer`` or ``remove_observer`` changes them. Returns whether it applied.
     """
     from pipecat.frames.frames import AudioRawFrame
 
@@ -140,27 +140,39 @@ def skip_unread_observer_events(
     if proxy is None or not isinstance(observers, list):
         return False
     push, process = proxy.on_push_frame, proxy.on_process_frame
-    answers: dict[Callable[[Any], bool], tuple[tuple[Any, ...], bool]] = {}
+    add, remove = proxy.add_observer, proxy.remove_observer
+    # What the observers want, asked at the first event (once the pipeline has
+    # started and a group's members are set) and again after pipecat's
+    # add_observer / remove_observer: no per-frame work beyond reading it.
+    wants: dict[str, bool] = {}
 
-    def wanted(ask: Callable[[Any], bool]) -> bool:
-        # Asked again only when the observers change, not at every event.
-        now = tuple(observers)
-        known = answers.get(ask)
-        if known is None or known[0] != now:
-            known = answers[ask] = (now, any(map(ask, now)))
-        return known[1]
+    def want(what: str) -> bool:
+        if not wants:
+            wants["audio"] = any(map(observes_audio, observers))
+            wants["processed"] = any(map(reads_processed, observers))
+        return wants[what]
+
+    def add_observer(observer: Any) -> None:
+        add(observer)
+        wants.clear()
+
+    async def remove_observer(observer: Any) -> None:
+        await remove(observer)
+        wants.clear()
 
     async def on_push_frame(data: Any) -> None:
-        if isinstance(data.frame, AudioRawFrame) and not wanted(observes_audio):
+        if isinstance(data.frame, AudioRawFrame) and not want("audio"):
             return
         await push(data)
 
     async def on_process_frame(data: Any) -> None:
-        if wanted(reads_processed):
+        if want("processed"):
             await process(data)
 
     proxy.on_push_frame = on_push_frame
     proxy.on_process_frame = on_process_frame
+    proxy.add_observer = add_observer
+    proxy.remove_observer = remove_observer
     return True
 
 
@@ -172,7 +184,7 @@ def idle_frames_of(observer: Any) -> tuple[type, ...] | None:
     if not isinstance(observer, IdleFrameObserver):
         return None
     frames = getattr(observer, "_idle_timeout_frames", None)
-    return tuple(frames) if isinstance(frames, tuple) else None
+    return frames if isinstance(frames, tuple) else None
 
 
 # -- SmallWebRTC ------------------------------------------------------------
