@@ -41,7 +41,7 @@ from bench.options import parse_args
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
 from bench.processes import CpuMeter, PeakRss, idle_rss_mb
-from bench.profile import profile_listening
+from bench.profile import profile_server
 from bench.server import free_port
 from bench.side_table import SideResult, table
 from rtvi_server.testing import read_wav_pcm16
@@ -278,7 +278,7 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
             await asyncio.sleep(1.0)  # every microphone is streaming
             meter = CpuMeter(proc.pid)
             if side == "rtvi-server" and sessions == args.profile:
-                await profile_listening(proc.pid, args.listen, args.out / f"profile-{sessions}")
+                await profile_server(proc.pid, args.listen, args.out / f"profile-{sessions}")
             else:
                 await asyncio.sleep(args.listen)
             frames = run.connected * meter.wall() / FRAME_SECS
@@ -286,6 +286,9 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
             result.client_listen_cpu = meter.client() / meter.wall()
         meter = CpuMeter(proc.pid)
         run.go.set()
+        if side == "rtvi-server" and sessions == args.profile and args.profile_talking > 0:
+            stem = args.out / f"profile-{sessions}-talking"
+            tasks.append(asyncio.create_task(profile_server(proc.pid, args.profile_talking, stem)))
         await asyncio.gather(*tasks)
         wall = meter.wall()
         result.cpu_seconds = meter.server()

@@ -75,6 +75,13 @@ def parse_args(
         help="py-spy the rtvi-server process while this many sessions listen (0: never)",
     )
     parser.add_argument(
+        "--profile-talking",
+        type=float,
+        default=0.0,
+        help="also py-spy the first this many seconds of the conversation at the --profile"
+        " session count (profile-N-talking.md; 0: never)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,

@@ -1,4 +1,4 @@
-"""A py-spy profile of the rtvi-server process while its sessions listen.
+"""A py-spy profile of the rtvi-server process while its sessions listen or talk.
 
 Saved beside the results as collapsed stacks (``profile-N.txt``, for speedscope or
 flamegraph.pl) and a summary (``profile-N.md``): the share of samples by area of
@@ -38,7 +38,7 @@ AREAS: dict[str, tuple[str, ...]] = {
 }
 
 
-async def profile_listening(pid: int, seconds: float, stem: Path) -> None:
+async def profile_server(pid: int, seconds: float, stem: Path) -> None:
     """Sample the server with py-spy for ``seconds``: collapsed stacks and a summary."""
     py_spy = py_spy_path()
     if py_spy is None:

@@ -20,6 +20,18 @@ instead of several is most of the VAD's cost saved. For the same reason a quiet
 stream may hand in its windows a few at a time (``confidence_run``): the run's
 later calls follow the first within the same flush, on warm caches.
 
+``RTVI_VAD_THREAD=on`` runs the model calls on a thread of their own
+(default ``off``). onnxruntime and torch let go of the GIL while they compute,
+so the event loop goes on receiving, decoding and routing every session's audio
+meanwhile. One flush is in flight at a time and takes every stream's state
+along, so each stream's windows still go through the model one after another,
+and a result reaches its session only after the state it left is stored. On
+this project's 2-core test machine it gained nothing measurable and cost about
+7% more CPU per frame at 64 sessions (the thread waits for the GIL after every
+call while the loop is busy), so it is off unless asked for: it is for machines
+with cores to spare, and for a GPU, where a call would otherwise hold the loop
+while it waits on the device.
+
 Two backends run the same Silero model: onnxruntime on the CPU (the default:
 the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
 package ships), which runs on a CUDA GPU when one is present, where a large
@@ -30,12 +42,13 @@ process: ``onnx``, ``torch``, or ``auto`` (torch when CUDA is available, else on
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.resources
 import importlib.util
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -159,10 +172,68 @@ def create_backend(kind: str | None = None, *, threads: int = 1) -> SileroBacken
 class _Stream:
     state: Float32Array = field(default_factory=lambda: np.zeros(STATE_SHAPE, np.float32))
     context: Float32Array = field(default_factory=lambda: np.zeros(CONTEXT, np.float32))
+    #: Counts resets: a flush in flight when the stream is reset leaves its state be.
+    generation: int = 0
 
     def reset(self) -> None:
         self.state = np.zeros(STATE_SHAPE, np.float32)
         self.context = np.zeros(CONTEXT, np.float32)
+        self.generation += 1
+
+
+#: A stream's recurrent state and its last 64 samples of context.
+StreamState = tuple[Float32Array, Float32Array]
+_Pending = tuple[int, Float32Array, "asyncio.Future[float]"]
+
+
+def step_batch(
+    backend: SileroBackend,
+    stream_ids: Sequence[int],
+    windows: Float32Array,
+    states: dict[int, StreamState],
+) -> Float32Array:
+    """One model call for one window per stream; ``states`` advance in place.
+
+    Pure apart from ``states``, so it runs as well on the model's thread as on
+    the loop's."""
+    contexts = np.stack([states[s][1] for s in stream_ids])
+    batch = np.concatenate((contexts, windows), axis=1)
+    state = np.stack([states[s][0] for s in stream_ids], axis=1)
+    output, new_state = backend.run(batch, state)
+    for i, stream_id in enumerate(stream_ids):
+        states[stream_id] = (new_state[:, i, :], batch[i, -CONTEXT:])
+    result: Float32Array = np.asarray(output, dtype=np.float32).reshape(-1)
+    return result
+
+
+def _rounds(pending: list[_Pending]) -> list[list[_Pending]]:
+    """The pending windows in model calls: one window per stream per call, a
+    stream's later windows in the calls after, in the order they came."""
+    rounds: list[list[_Pending]] = []
+    depth: dict[int, int] = {}
+    for item in pending:
+        n = depth.get(item[0], 0)
+        depth[item[0]] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    return rounds
+
+
+def _run_rounds(
+    backend: SileroBackend, rounds: list[list[_Pending]], states: dict[int, StreamState]
+) -> list[Float32Array]:
+    return [
+        step_batch(backend, [s for s, _, _ in r], np.stack([w for _, w, _ in r]), states)
+        for r in rounds
+    ]
+
+
+def _thread_wanted() -> bool:
+    mode = os.environ.get("RTVI_VAD_THREAD", "off").strip().lower()
+    if mode not in ("on", "off"):
+        raise ValueError(f"RTVI_VAD_THREAD must be on or off, not {mode!r}")
+    return mode == "on"
 
 
 #: The automatic gather window, and from how many open streams it applies (measured
@@ -191,8 +262,15 @@ class SileroBatchEngine:
         self._pending_streams: set[int] = set()
         self._flush_handle: asyncio.Handle | None = None
         self._flush_due = math.inf
+        #: Whether flushes run their model calls on the model's thread.
+        self.off_loop = _thread_wanted()
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._in_flight = False
+        self._flush_again = False
         self.calls = 0
         self.windows = 0
+        #: Flushes whose model calls ran on the model's thread.
+        self.off_loop_flushes = 0
 
     def open_stream(self) -> int:
         stream_id = next(self._ids)
@@ -222,18 +300,25 @@ class SileroBatchEngine:
         ``windows`` is ``(len(stream_ids), 512)`` float32 in [-1, 1]. A stream may
         appear once per call (its state advances by one window).
         """
-        streams = [self._streams[s] for s in stream_ids]
-        contexts = np.stack([s.context for s in streams])
-        batch = np.concatenate((contexts, windows), axis=1)
-        state = np.stack([s.state for s in streams], axis=1)
-        output, new_state = self.backend.run(batch, state)
-        for i, stream in enumerate(streams):
-            stream.state = new_state[:, i, :]
-            stream.context = batch[i, -CONTEXT:]
+        states = self._states_of(stream_ids)
+        result = step_batch(self.backend, stream_ids, windows, states)
+        self._store(states, None)
         self.calls += 1
-        self.windows += len(streams)
-        result: Float32Array = np.asarray(output, dtype=np.float32).reshape(-1)
+        self.windows += len(stream_ids)
         return result
+
+    def _states_of(self, stream_ids: Iterable[int]) -> dict[int, StreamState]:
+        return {s: (self._streams[s].state, self._streams[s].context) for s in stream_ids}
+
+    def _store(self, states: dict[int, StreamState], generations: dict[int, int] | None) -> None:
+        """Keep the states a flush left, but not for streams closed or reset since."""
+        for stream_id, (state, context) in states.items():
+            stream = self._streams.get(stream_id)
+            if stream is None:
+                continue
+            if generations is not None and stream.generation != generations[stream_id]:
+                continue
+            stream.state, stream.context = state, context
 
     async def confidence(
         self, stream_id: int, window: Float32Array, *, quiet: bool = False
@@ -293,32 +378,72 @@ class SileroBatchEngine:
 
     def _flush(self) -> None:
         self._flush_handle, self._flush_due = None, math.inf
+        if self._in_flight:  # the windows go with the next flush, once this one lands
+            self._flush_again = True
+            return
         pending, self._pending = self._pending, []
         self._pending_streams = set()
-        while pending:
-            # One window per stream per call: a stream's later windows wait for the next round.
-            seen: set[int] = set()
-            now: list[tuple[int, Float32Array, asyncio.Future[float]]] = []
-            later: list[tuple[int, Float32Array, asyncio.Future[float]]] = []
-            for item in pending:
-                (later if item[0] in seen else now).append(item)
-                seen.add(item[0])
-            live = [item for item in now if item[0] in self._streams and not item[2].done()]
-            if live:
-                try:
-                    probs = self.evaluate(
-                        [s for s, _, _ in live], np.stack([w for _, w, _ in live])
-                    )
-                except Exception as exc:  # one bad call fails its windows, not the loop
-                    for _, _, future in live:
-                        future.set_exception(exc)
-                else:
-                    for (_, _, future), p in zip(live, probs, strict=True):
-                        future.set_result(float(p))
-            for stream_id, _, future in now:
-                if stream_id not in self._streams and not future.done():
-                    future.set_result(0.0)
-            pending = later
+        live: list[_Pending] = []
+        for item in pending:
+            if item[0] in self._streams:
+                if not item[2].done():
+                    live.append(item)
+            elif not item[2].done():
+                item[2].set_result(0.0)  # its stream closed: nobody judges it
+        if not live:
+            return
+        if self.off_loop:
+            self._fly(live)
+            return
+        states = self._states_of({s for s, _, _ in live})
+        try:
+            probs = _run_rounds(self.backend, rounds := _rounds(live), states)
+        except Exception as exc:  # one bad call fails its windows, not the loop
+            _fail(live, exc)
+            return
+        self._store(states, None)
+        self._settle_rounds(rounds, probs)
+
+    def _fly(self, live: list[_Pending]) -> None:
+        """Run the flush's model calls on the model's thread; the loop goes on."""
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, "rtvi-vad")
+        stream_ids = {s for s, _, _ in live}
+        states = self._states_of(stream_ids)
+        generations = {s: self._streams[s].generation for s in stream_ids}
+        rounds = _rounds(live)
+        loop = asyncio.get_running_loop()
+        flight = loop.run_in_executor(self._executor, _run_rounds, self.backend, rounds, states)
+        self._in_flight = True
+        self.off_loop_flushes += 1
+
+        def landed(done: asyncio.Future[list[Float32Array]]) -> None:
+            self._in_flight = False
+            exc = done.exception()
+            if exc is not None:
+                _fail(live, exc)
+            else:
+                self._store(states, generations)
+                self._settle_rounds(rounds, done.result())
+            if self._flush_again:
+                self._flush_again = False
+                self._flush()
+
+        flight.add_done_callback(landed)
+
+    def _settle_rounds(self, rounds: list[list[_Pending]], probs: list[Float32Array]) -> None:
+        for r, p in zip(rounds, probs, strict=True):
+            self.calls += 1
+            self.windows += len(r)
+            for (_, _, future), value in zip(r, p, strict=True):
+                if not future.done():
+                    future.set_result(float(value))
+
+
+def _fail(items: list[_Pending], exc: BaseException) -> None:
+    for _, _, future in items:
+        if not future.done():
+            future.set_exception(exc)
 
 
 _shared: SileroBatchEngine | None = None

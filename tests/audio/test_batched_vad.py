@@ -225,12 +225,21 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(
         await ours.cleanup()  # its stream closes: the next rounds are of the live ones
 
     # All three at once, batched together: still identical, frame by frame.
+    calls_before = engine.calls
+    await assert_together_as_pipecat(fixtures, engine, params, view, quiet_runs=pair)
+    assert engine.calls - calls_before < sum(len(p) for p in streams) // (WINDOW * 2)  # batched
+
+
+async def assert_together_as_pipecat(fixtures, engine, params, view, *, quiet_runs=True):
+    """Every fixture's session at once on ``engine``: what each hears (``view`` of
+    its states, 20 ms frame by frame) is what pipecat's own analyzer hears."""
+    streams = [audio(fixtures, f) for f in FIXTURES]
     analyzers = []
     for _ in streams:
-        a = BatchedSileroVADAnalyzer(params=params, engine=engine, quiet_runs=pair)
+        a = BatchedSileroVADAnalyzer(params=params, engine=engine, quiet_runs=quiet_runs)
         a.set_sample_rate(16000)
         analyzers.append(a)
-    calls_before = engine.calls
+    chunk = 16000 * 2 * 20 // 1000
     length = max(len(p) for p in streams)
     together = [[] for _ in streams]
     for i in range(0, length, chunk):
@@ -242,7 +251,6 @@ async def test_decisions_are_identical_to_pipecat_on_every_fixture(
         )
         for out, state in zip(together, states, strict=True):
             out.append(state)
-    assert engine.calls - calls_before < sum(len(p) for p in streams) // (WINDOW * 2)  # batched
     for pcm, out in zip(streams, together, strict=True):
         reference = SileroVADAnalyzer(sample_rate=16000, params=params)
         reference.set_sample_rate(16000)
