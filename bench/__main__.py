@@ -52,6 +52,13 @@ FIXTURE = ROOT.parent / "shared" / "fixtures" / "librivox_sense_and_sensibility_
 RESULTS = ROOT / "bench" / "results"
 STOP_SECS = 0.2
 FRAME_SECS = 0.02
+#: How much longer than the speech a microphone may take to play it: past that its
+#: sender has stopped (aiortc's ends on a send error) and the session is failed.
+MICROPHONE_SLACK_SECS = 10.0
+
+
+class MicrophoneStalledError(RuntimeError):
+    """The client's microphone stopped sending before its clip was played."""
 
 
 def launch(
@@ -139,6 +146,8 @@ class Run:
     gap: float
     result: SideResult
     trailing_secs: float = 0.0
+    #: The length of the clip each turn plays.
+    speech_secs: float = 0.0
     #: How long after the previous session each session's first turn starts.
     stagger_secs: float = 0.0
     go: asyncio.Event = field(default_factory=asyncio.Event)
@@ -192,7 +201,7 @@ async def one_session(run: Run) -> None:
         client.microphone.clear()
         for _ in range(run.turns):
             client.microphone.play(run.audio.speech)
-            await client.microphone.finished.wait()
+            await played(client.microphone.finished, run.speech_secs)
             # The user stopped where the fixture's speech ends, not at its last sample.
             stopped = client.microphone.finished_at - run.trailing_secs
             deadline = stopped + 5
@@ -207,6 +216,15 @@ async def one_session(run: Run) -> None:
             else:
                 result.turn_extra_ms.append((onset - stopped - STOP_SECS) * 1000)
             await asyncio.sleep(run.gap)
+
+
+async def played(finished: asyncio.Event, clip_secs: float) -> None:
+    """Until the microphone has played its clip; a sender that stopped fails the session
+    in bounded time instead of holding it to the run's timeout."""
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=clip_secs + MICROPHONE_SLACK_SECS)
+    except TimeoutError:
+        raise MicrophoneStalledError(f"the clip was not played in {clip_secs:.1f} s") from None
 
 
 async def trailing_quiet_secs(pcm: bytes) -> float:
@@ -263,11 +281,13 @@ async def run_side(side: str, sessions: int, audio: Audio, args: argparse.Namesp
     try:
         # Warm up (first-use costs: model load, imports), then take the idle baseline.
         warm = Run(side, url, audio, turns=1, gap=0.5, result=SideResult(side, 1))
+        warm.speech_secs = args.speech_secs
         warm.go.set()
         await one_session_guarded(warm)
         result.rss_idle_mb = await idle_rss_mb(proc.pid, url)
         run = Run(side, url, audio, turns=args.turns, gap=args.gap, result=result)
         run.trailing_secs = args.trailing_secs
+        run.speech_secs = args.speech_secs
         if not args.lockstep:  # first turns spread evenly over one turn's speech and gap
             run.stagger_secs = (args.speech_secs + args.gap) / sessions
         tasks = [asyncio.create_task(one_session_guarded(run)) for _ in range(sessions)]
