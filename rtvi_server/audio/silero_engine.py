@@ -265,7 +265,8 @@ class SileroBatchEngine:
         #: Whether flushes run their model calls on the model's thread.
         self.off_loop = _thread_wanted()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._in_flight = False
+        #: The loop a flush is in flight on (None: none is).
+        self._flight_loop: asyncio.AbstractEventLoop | None = None
         self._flush_again = False
         self.calls = 0
         self.windows = 0
@@ -378,7 +379,7 @@ class SileroBatchEngine:
 
     def _flush(self) -> None:
         self._flush_handle, self._flush_due = None, math.inf
-        if self._in_flight:  # the windows go with the next flush, once this one lands
+        if self._in_flight():  # the windows go with the next flush, once this one lands
             self._flush_again = True
             return
         pending, self._pending = self._pending, []
@@ -404,6 +405,14 @@ class SileroBatchEngine:
         self._store(states, None)
         self._settle_rounds(rounds, probs)
 
+    def _in_flight(self) -> bool:
+        """A flush is in flight on a loop that still runs (one closed with a flush in
+        flight never lands it: its windows' futures went with it)."""
+        loop = self._flight_loop
+        if loop is not None and loop.is_closed():
+            self._flight_loop = None
+        return self._flight_loop is not None
+
     def _fly(self, live: list[_Pending]) -> None:
         """Run the flush's model calls on the model's thread; the loop goes on."""
         if self._executor is None:
@@ -414,11 +423,11 @@ class SileroBatchEngine:
         rounds = _rounds(live)
         loop = asyncio.get_running_loop()
         flight = loop.run_in_executor(self._executor, _run_rounds, self.backend, rounds, states)
-        self._in_flight = True
+        self._flight_loop = loop
         self.off_loop_flushes += 1
 
         def landed(done: asyncio.Future[list[Float32Array]]) -> None:
-            self._in_flight = False
+            self._flight_loop = None
             exc = done.exception()
             if exc is not None:
                 _fail(live, exc)

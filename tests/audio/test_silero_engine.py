@@ -158,3 +158,24 @@ async def test_off_loop_decisions_are_pipecats_on_every_fixture(fixtures, on_thr
     engine = SileroBatchEngine()
     await assert_together_as_pipecat(fixtures, engine, VADParams(), heard)
     assert engine.off_loop_flushes > 0
+
+
+def test_a_flight_on_a_loop_that_closed_does_not_hold_the_next_loops_flushes(on_thread):
+    backend = GatedBackend()
+    engine = SileroBatchEngine(backend)
+    sid = engine.open_stream()
+    window = random_windows(16, 1, 1)[0][0]
+
+    async def take_off():
+        held = asyncio.ensure_future(engine.confidence(sid, window))
+        await asyncio.to_thread(backend.entered.wait, 30)
+        held.cancel()  # its session ends with its loop
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(take_off())
+    first.run_until_complete(first.shutdown_default_executor())
+    first.close()
+    backend.go.set()
+    again = asyncio.run(asyncio.wait_for(engine.confidence(sid, window), 30))
+    assert 0.0 <= again <= 1.0
+    assert engine.off_loop_flushes == 2
