@@ -173,6 +173,7 @@ class InlineAudioInput:
         if getattr(receiver, "track", None) is None or receiver.track.kind != "audio":
             return False
         order = PassThroughJitterBuffer()
+        aiortc_patches.no_decoder_thread_for(_InlineDecodeStage)  # attached before it starts
         taken = aiortc_patches.replace_decode_stage(
             receiver,
             lambda current: _InlineDecodeStage(self, current, receiver, order),

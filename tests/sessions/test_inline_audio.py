@@ -2,10 +2,12 @@
 
 import asyncio
 import contextlib
+import threading
 
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
@@ -24,7 +26,9 @@ pytestmark = pytest.mark.slow
 FIXTURE = "librivox_sense_and_sensibility_0930.wav"
 
 
-async def connected_pair():
+async def connected_pair(before_connecting=None):
+    """Two peers on loopback; ``before_connecting(receiver)`` runs once the receiving
+    peer has its transceivers, before they start (as the server attaches)."""
     sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     microphone = WavMicrophone()
@@ -32,6 +36,8 @@ async def connected_pair():
     with host_candidates(["127.0.0.1"]):
         await sender.setLocalDescription(await sender.createOffer())
         await receiver.setRemoteDescription(sender.localDescription)
+        if before_connecting is not None:
+            before_connecting(receiver)
         await receiver.setLocalDescription(await receiver.createAnswer())
     await sender.setRemoteDescription(receiver.localDescription)
     await eventually(lambda: receiver.connectionState == "connected", what="the peers connecting")
@@ -39,9 +45,9 @@ async def connected_pair():
 
 
 @contextlib.asynccontextmanager
-async def connected(inline):
+async def connected(inline, before_connecting=None):
     """Two peers on loopback, ``inline`` there to take the receiver's audio; all closed after."""
-    sender, receiver, microphone = await connected_pair()
+    sender, receiver, microphone = await connected_pair(before_connecting)
     try:
         yield sender, receiver, microphone
     finally:
@@ -112,6 +118,31 @@ async def test_peer_audio_arrives_decoded_at_16k_on_the_loop(fixtures):
         for (s0, e0), (s1, e1) in zip(sent_segments, got_segments, strict=True):
             assert abs(s0 - s1) <= 2
             assert abs(e0 - e1) <= 2
+
+
+def decoder_threads():
+    return [t for t in threading.enumerate() if t.name == "audio-decoder" and t.is_alive()]
+
+
+async def test_attached_before_it_starts_a_receiver_runs_no_decoder_thread(fixtures):
+    """As the server attaches (after the offer, before ICE): aiortc's decoder thread
+    would only wait for the stop, so none starts; audio arrives, and the stop
+    still ends the receiver's track."""
+    inline = InlineAudioInput()
+    threads_before = len(decoder_threads())
+
+    def attach(peer):
+        assert inline.attach(peer.getReceivers()[0])
+
+    async with connected(inline, before_connecting=attach) as (_, receiver, microphone):
+        track = receiver.getReceivers()[0].track
+        assert len(decoder_threads()) == threads_before
+        microphone.play(read_wav_pcm16(fixtures / FIXTURE, 16000)[:16000])
+        frames = await collect(inline, 16000, 1.0)
+        assert frames, "no audio came through the inline stage"
+        await receiver.getReceivers()[0].stop()
+        with pytest.raises(MediaStreamError):
+            await asyncio.wait_for(track.recv(), 5)  # ended, as the thread would end it
 
 
 async def test_a_rate_opus_cannot_decode_to_is_resampled(fixtures):
