@@ -52,6 +52,9 @@ _SENDER_LOOP = "_RTCRtpSender__loop"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
 _NEGOTIATED = "_codecs"
 _AUDIO_LEVEL = "compute_audio_level_dbov"
+_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+_ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
 _warned = False
 
 
@@ -81,8 +84,12 @@ def report() -> PatchReport:
     missing += has_names(RTCRtpTransceiver.__init__, _NEGOTIATED)
     missing += has_names(RTCRtpSender._next_encoded_frame, "rtp", _AUDIO_LEVEL)
     missing += has_names(RTCRtpReceiver.receive, "threading", "Thread", _DECODER_QUEUE)
+    missing += has_names(RTCDtlsTransport._recv_next, _RX_BYTES, _RX_PACKETS)
+    missing += has_names(RTCRtpReceiver._handle_rtp_packet, _ACTIVE_SSRC)
     stop_decoder = getattr(RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder", None)
-    missing += has_names(stop_decoder, "join", _DECODER_QUEUE) if stop_decoder else ["stop"]
+    missing += (
+        has_names(stop_decoder, "join", _DECODER_QUEUE) if stop_decoder else ["__stop_decoder"]
+    )
     return PatchReport("aiortc", installed_version("aiortc"), TESTED, tuple(missing))
 
 
@@ -127,6 +134,21 @@ def srtp_receive_session(dtls_transport: Any) -> Any | None:
     """The transport's inbound SRTP session (a ``pylibsrtp.Session``); ``None``
     until the DTLS handshake has keyed it."""
     return getattr(dtls_transport, "_rx_srtp", None)
+
+
+def credit_received(dtls_transport: Any, receiver: Any, ssrc: int, packets: int, size: int) -> None:
+    """Count packets taken past aiortc where it would have counted them: in the DTLS
+    transport's received packets and bytes (its ``transport`` stats), and as the
+    source's latest packet for ``getSynchronizationSources``."""
+    if not report().ok:
+        return
+    for name, more in ((_RX_PACKETS, packets), (_RX_BYTES, size)):
+        setattr(dtls_transport, name, getattr(dtls_transport, name, 0) + more)
+    active = getattr(receiver, _ACTIVE_SSRC, None)
+    if isinstance(active, dict):
+        from aiortc import clock
+
+        active[ssrc] = clock.current_datetime()
 
 
 def ice_connection(dtls_transport: Any) -> Any | None:

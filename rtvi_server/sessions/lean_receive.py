@@ -15,13 +15,14 @@ and once one has been routed to this session's receiver and decoded as Opus,
 packets with that SSRC and payload type come the lean way. Everything else
 (DTLS, RTCP, other sources and payload types, and any packet while aioice's
 queue still holds one) goes aiortc's way, so order is kept and RTCP, NACK and
-PLI work as they did. What it skips: the DTLS transport's byte counters and the
-receiver's record of active sources (``getSynchronizationSources``), which go
-stale for this source once the lean path takes it.
+PLI work as they did. The DTLS transport's packet and byte counters and the
+receiver's record of active sources (``getSynchronizationSources``) are credited
+every ``CREDIT_PACKETS`` packets (a second of audio) rather than per packet.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ from rtvi_server.patches import aioice as aioice_patches
 from rtvi_server.patches import aiortc as aiortc_patches
 
 RTCP_TYPES = range(192, 224)  # second byte of an RTCP packet (RFC 5761, section 4)
+#: Packets between credits to aiortc's transport counters and source record.
+CREDIT_PACKETS = 50
 
 
 class PacketOrder(Protocol):
@@ -51,13 +54,18 @@ class LeanReceive:
         order: PacketOrder,
         decode: Callable[[bytes], None],
         statistics: Any | None,
+        credit: Callable[[int, int], None] | None = None,
     ) -> None:
+        """``credit(packets, bytes)``: counts taken packets where aiortc counts its own."""
         self._srtp = srtp
         self._ssrc = ssrc.to_bytes(4, "big")
         self._second_bytes = (payload_type, payload_type | 0x80)  # marker bit clear or set
         self._order = order
         self._decode = decode
         self._statistics = statistics
+        self._credit = credit
+        self._uncredited = 0
+        self._uncredited_bytes = 0
         self.packets = 0
 
     def __call__(self, data: bytes) -> bool:
@@ -65,6 +73,11 @@ class LeanReceive:
             return False
         if data[8:12] != self._ssrc:
             return False
+        self._uncredited += 1
+        self._uncredited_bytes += len(data)
+        if self._uncredited >= CREDIT_PACKETS and self._credit is not None:
+            self._credit(self._uncredited, self._uncredited_bytes)
+            self._uncredited = self._uncredited_bytes = 0
         try:
             plain = self._srtp.unprotect(data)
         except pylibsrtp.Error:
@@ -107,5 +120,6 @@ def start_lean_receive(
     if srtp is None or connection is None:
         return None
     statistics = aiortc_patches.receive_statistics(receiver, ssrc)
-    lean = LeanReceive(srtp, ssrc, payload_type, order, decode, statistics)
+    credit = functools.partial(aiortc_patches.credit_received, dtls, receiver, ssrc)
+    lean = LeanReceive(srtp, ssrc, payload_type, order, decode, statistics, credit)
     return lean if aioice_patches.tap_datagrams(connection, lean) else None

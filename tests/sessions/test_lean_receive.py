@@ -3,12 +3,13 @@
 import contextlib
 
 import pytest
+from aiortc import clock
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket, is_rtcp
 from pylibsrtp import Policy, Session
 
 from rtvi_server.sessions.inline_audio import InlineAudioInput, PassThroughJitterBuffer
-from rtvi_server.sessions.lean_receive import LeanReceive, tappable
+from rtvi_server.sessions.lean_receive import CREDIT_PACKETS, LeanReceive, tappable
 from rtvi_server.testing import read_wav_pcm16
 
 from ..support.wait import eventually
@@ -55,6 +56,26 @@ def test_it_unprotects_decodes_and_counts_its_source():
     assert heard.statistics.packets_received == 3
     assert heard.statistics.max_seq == 3
     assert lean.packets == 3
+
+
+def test_taken_packets_are_credited_to_aiortc_a_second_at_a_time():
+    protect, unprotect = srtp_pair()
+    credits = []
+    heard = Heard()
+    lean = LeanReceive(
+        unprotect,
+        SSRC,
+        OPUS,
+        heard.order,
+        heard.decoded.append,
+        heard.statistics,
+        lambda packets, size: credits.append((packets, size)),
+    )
+    sent = [protect.protect(packet(n)) for n in range(1, CREDIT_PACKETS * 2 + 2)]
+    assert all(lean(p) for p in sent)
+    assert not lean(packet(1, ssrc=SSRC + 1))  # not taken: aiortc counts it
+    size = len(sent[0])
+    assert credits == [(CREDIT_PACKETS, CREDIT_PACKETS * size)] * 2
 
 
 def test_other_sources_payload_types_and_rtcp_are_left_to_aiortc():
@@ -115,6 +136,12 @@ async def test_between_real_peers_all_but_the_first_packets_come_the_lean_way(fi
         inbound = next(s for s in stats.values() if s.type == "inbound-rtp")
         assert inbound.packetsReceived >= inline.packets
         assert inbound.packetsLost == 0
+        # The transport's counters and the receiver's source record are kept too.
+        transport = next(s for s in (await receiver.getStats()).values() if s.type == "transport")
+        assert transport.packetsReceived >= inline.packets - CREDIT_PACKETS
+        (source,) = rtp_receiver.getSynchronizationSources()
+        heard_ago = clock.current_datetime() - source.timestamp
+        assert heard_ago.total_seconds() < 2 * CREDIT_PACKETS * 0.02
 
         # and the sender hears those reports.
         async def reported_received():
