@@ -27,7 +27,7 @@ meanwhile. One flush is in flight at a time and takes every stream's state
 along, so each stream's windows still go through the model one after another,
 and a result reaches its session only after the state it left is stored. On
 this project's 2-core test machine it gained nothing measurable and cost about
-7% more CPU per frame at 64 sessions (the thread waits for the GIL after every
+9% more CPU per frame at 64 sessions (the thread waits for the GIL after every
 call while the loop is busy), so it is off unless asked for: it is for machines
 with cores to spare, and for a GPU, where a call would otherwise hold the loop
 while it waits on the device.
