@@ -386,10 +386,11 @@ class SileroBatchEngine:
         self._pending_streams = set()
         live: list[_Pending] = []
         for item in pending:
+            if item[2].done():
+                continue
             if item[0] in self._streams:
-                if not item[2].done():
-                    live.append(item)
-            elif not item[2].done():
+                live.append(item)
+            else:
                 item[2].set_result(0.0)  # its stream closed: nobody judges it
         if not live:
             return

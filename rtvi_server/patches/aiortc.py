@@ -273,10 +273,10 @@ class _ReceiverThreading:
         return getattr(threading, name)
 
     def Thread(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (threading's name)
-        params = kwargs.get("args", ())
-        inline = len(params) >= 3 and isinstance(params[1], self.inline_kind)
-        if kwargs.get("target") is self._worker and inline:
-            return _NoDecoderThread(params[2])  # (loop, decoder queue, track queue, ...)
+        params = kwargs.get("args", ())  # (loop, decoder queue, track queue, error)
+        ours = kwargs.get("target") is self._worker and len(params) >= 3
+        if ours and isinstance(params[1], self.inline_kind):
+            return _NoDecoderThread(params[2])
         return threading.Thread(*args, **kwargs)
 
 
