@@ -81,6 +81,9 @@ def test_the_image_runs_as_a_user_without_the_build_tools(image, container):
     tools = buildah("run", "--isolation", "chroot", container, "--", "sh", "-c",
                     "command -v gcc cc g++ cmake node npm; echo checked")  # fmt: skip
     assert tools.stdout.strip() == "checked"  # compilers and Node stayed in the build stage
+    native = buildah("run", "--isolation", "chroot", container, "--", ".venv/bin/python", "-c",
+                     "from rtvi_server.audio import gating_block as g; print(g.mean_square)")  # fmt: skip
+    assert "built-in function mean_square" in native.stdout, native.stderr[-2000:]
 
 
 def entrypoint_command(image, port):

@@ -8,15 +8,18 @@ measures the loudness only when :meth:`read` is called: it then replays the
 windows it skipped, from the audio it kept, through the same smoothing. Windows
 older than :data:`BACKLOG` are replayed as silence; their weight in the value is
 at most ``(1 - SMOOTHING) ** BACKLOG`` (about 2e-5), so decisions stay
-pipecat's (tests/audio holds them to it on every fixture).
+pipecat's (tests/audio holds them to it on every fixture). Each measure is
+``gating_block``'s: pipecat's arithmetic, its filter in C.
 """
 
 from __future__ import annotations
 
 import math
 
-from pipecat.audio.utils import calculate_audio_volume, exp_smoothing
+from pipecat.audio.utils import exp_smoothing
 from pipecat.audio.volume import VOLUME_WINDOW_SECS
+
+from rtvi_server.audio.gating_block import Meter, window_meter
 
 SMOOTHING = 0.2  # pipecat's VADAnalyzer smoothing factor for the volume
 #: Skipped windows replayed exactly at the next read.
@@ -24,10 +27,12 @@ BACKLOG = 48
 
 
 class LazyLoudness:
-    def __init__(self, sample_rate: int, window_bytes: int) -> None:
-        self._sample_rate = sample_rate
+    def __init__(self, sample_rate: int, window_bytes: int, *, meter: Meter | None = None) -> None:
+        """``meter``: what reads one 0.4 s window (``gating_block.window_meter``'s)."""
         self._window_bytes = window_bytes
-        self._span = math.ceil(VOLUME_WINDOW_SECS * sample_rate) * 2  # pipecat's meter window
+        span_samples = math.ceil(VOLUME_WINDOW_SECS * sample_rate)  # pipecat's meter window
+        self._span = span_samples * 2
+        self._measure = meter or window_meter(sample_rate, span_samples)
         self._kept = bytearray()  # enough audio to measure the last BACKLOG windows
         self._seen = 0  # bytes ingested in all
         self._skipped = 0  # windows ingested since the last read
@@ -59,5 +64,4 @@ class LazyLoudness:
         if self._seen - back * self._window_bytes < self._span:
             return 0.0
         end = len(self._kept) - back * self._window_bytes
-        audio = bytes(self._kept[end - self._span : end])
-        return float(calculate_audio_volume(audio, self._sample_rate))
+        return self._measure(self._kept, end - self._span)

@@ -7,6 +7,7 @@ import pytest
 from pipecat.audio.utils import exp_smoothing
 from pipecat.audio.volume import AudioVolumeTracker
 
+from rtvi_server.audio.gating_block import window_meter
 from rtvi_server.audio.loudness import BACKLOG, SMOOTHING, LazyLoudness
 
 RATE, WINDOW_BYTES = 16000, 1024
@@ -23,10 +24,11 @@ def windows(seed, count):
     return out
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native", "pipecat-meter"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_reads_at_any_moment_equal_the_eager_meter(seed):
+def test_reads_at_any_moment_equal_the_eager_meter(seed, native):
     tracker, eager = AudioVolumeTracker(), 0.0
-    lazy = LazyLoudness(RATE, WINDOW_BYTES)
+    lazy = LazyLoudness(RATE, WINDOW_BYTES, meter=window_meter(RATE, 6400, native=native))
     rng = random.Random(seed)
     gaps = []
     since_read = 0
@@ -44,15 +46,12 @@ def test_reads_at_any_moment_equal_the_eager_meter(seed):
     assert min(gaps) == 1
 
 
-def test_nothing_is_measured_until_read(monkeypatch):
+def test_nothing_is_measured_until_read():
     calls = []
-    import rtvi_server.audio.loudness as loudness
-
-    real = loudness.calculate_audio_volume
-    monkeypatch.setattr(
-        loudness, "calculate_audio_volume", lambda a, r: calls.append(1) or real(a, r)
+    real = window_meter(RATE, 6400)
+    lazy = LazyLoudness(
+        RATE, WINDOW_BYTES, meter=lambda pcm, start: calls.append(1) or real(pcm, start)
     )
-    lazy = LazyLoudness(RATE, WINDOW_BYTES)
     for window in windows(4, 200):
         lazy.ingest(window)
     assert calls == []

@@ -1,0 +1,3 @@
+def mean_square(
+    pcm: bytes | bytearray | memoryview, start: int, count: int, sample_rate: float, /
+) -> float: ...
