@@ -20,17 +20,18 @@ instead of several is most of the VAD's cost saved. For the same reason a quiet
 stream may hand in its windows a few at a time (``confidence_run``): the run's
 later calls follow the first within the same flush, on warm caches.
 
-``RTVI_VAD_THREAD=on`` runs the model calls on a thread of their own
-(default ``off``). onnxruntime and torch let go of the GIL while they compute,
-so the event loop goes on receiving, decoding and routing every session's audio
-meanwhile. One flush is in flight at a time and takes every stream's state
-along, so each stream's windows still go through the model one after another,
-and a result reaches its session only after the state it left is stored. On
-this project's 2-core test machine it gained nothing measurable and cost about
-9% more CPU per frame at 64 sessions (the thread waits for the GIL after every
-call while the loop is busy), so it is off unless asked for: it is for machines
-with cores to spare, and for a GPU, where a call would otherwise hold the loop
-while it waits on the device.
+The model calls may run on a thread of their own (``RTVI_VAD_THREAD``: ``on``,
+``off``, or ``auto``, the default: from ``AUTO_THREAD_STREAMS`` open streams, where
+the process may use a second CPU). onnxruntime and torch let go of the GIL while
+they compute, so the event loop goes on receiving, decoding and routing every
+session's audio meanwhile. One flush is in flight at a time and takes every
+stream's state along, so each stream's windows still go through the model one
+after another, and a result reaches its session only after the state it left is
+stored. With few sessions the loop has the time and the hop is pure cost (at 32
+talking sessions on this project's 2-core machine, about 7% more CPU per frame
+and no latency gained; at 48 no difference); with many, the model's share of a
+talking loop moves to the other core: 64 talking sessions held real time in 4
+runs of 8 with the thread and 1 of 9 without it, at the same CPU per frame.
 
 Two backends run the same Silero model: onnxruntime on the CPU (the default:
 the ONNX file pipecat ships) and torch (the TorchScript file the silero-vad
@@ -229,11 +230,23 @@ def _run_rounds(
     ]
 
 
-def _thread_wanted() -> bool:
-    mode = os.environ.get("RTVI_VAD_THREAD", "off").strip().lower()
-    if mode not in ("on", "off"):
-        raise ValueError(f"RTVI_VAD_THREAD must be on or off, not {mode!r}")
-    return mode == "on"
+def _thread_mode() -> str:
+    mode = os.environ.get("RTVI_VAD_THREAD", "auto").strip().lower()
+    if mode not in ("on", "off", "auto"):
+        raise ValueError(f"RTVI_VAD_THREAD must be on, off or auto, not {mode!r}")
+    return mode
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: From how many open streams ``auto`` runs the model calls on their thread.
+AUTO_THREAD_STREAMS = 48
 
 
 #: The automatic gather window, and from how many open streams it applies (measured
@@ -262,8 +275,9 @@ class SileroBatchEngine:
         self._pending_streams: set[int] = set()
         self._flush_handle: asyncio.Handle | None = None
         self._flush_due = math.inf
-        #: Whether flushes run their model calls on the model's thread.
-        self.off_loop = _thread_wanted()
+        #: ``on``, ``off`` or ``auto`` (see :attr:`off_loop`).
+        self.thread_mode = _thread_mode()
+        self._cpus = usable_cpus()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         #: The loop a flush is in flight on (None: none is).
         self._flight_loop: asyncio.AbstractEventLoop | None = None
@@ -287,6 +301,15 @@ class SileroBatchEngine:
     @property
     def streams(self) -> int:
         return len(self._streams)
+
+    @property
+    def off_loop(self) -> bool:
+        """Whether the next flush runs its model calls on the model's thread: always
+        (``on``), never (``off``), or with ``auto`` once ``AUTO_THREAD_STREAMS``
+        streams are open and the process may use a second CPU."""
+        if self.thread_mode == "auto":
+            return self._cpus >= 2 and len(self._streams) >= AUTO_THREAD_STREAMS
+        return self.thread_mode == "on"
 
     @property
     def gather_secs(self) -> float:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pipecat.audio.vad.vad_analyzer import VADParams
 
-from rtvi_server.audio import SileroBatchEngine
-from rtvi_server.audio.silero_engine import WINDOW, OnnxSilero
+from rtvi_server.audio import SileroBatchEngine, silero_engine
+from rtvi_server.audio.silero_engine import AUTO_THREAD_STREAMS, WINDOW, OnnxSilero
 from tests.audio.test_batched_vad import assert_together_as_pipecat, heard
 
 
@@ -142,13 +142,55 @@ async def test_a_failed_call_fails_its_windows_and_the_next_flush_runs(on_thread
 
 
 def test_the_thread_is_asked_for(monkeypatch):
-    monkeypatch.delenv("RTVI_VAD_THREAD", raising=False)
-    assert not SileroBatchEngine().off_loop  # measured no gain on 2 cores: off by default
     monkeypatch.setenv("RTVI_VAD_THREAD", "on")
     assert SileroBatchEngine().off_loop
+    monkeypatch.setenv("RTVI_VAD_THREAD", "off")
+    engine = SileroBatchEngine()
+    for _ in range(AUTO_THREAD_STREAMS):
+        engine.open_stream()
+    assert not engine.off_loop
     monkeypatch.setenv("RTVI_VAD_THREAD", "sideways")
     with pytest.raises(ValueError, match="RTVI_VAD_THREAD"):
         SileroBatchEngine()
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_by_default_the_thread_comes_with_many_streams_and_a_second_cpu(monkeypatch, cpus):
+    monkeypatch.delenv("RTVI_VAD_THREAD", raising=False)
+    monkeypatch.setattr(silero_engine, "usable_cpus", lambda: cpus)
+    engine = SileroBatchEngine()
+    assert engine.thread_mode == "auto"
+    ids = [engine.open_stream() for _ in range(AUTO_THREAD_STREAMS - 1)]
+    assert not engine.off_loop
+    ids.append(engine.open_stream())
+    assert engine.off_loop == (cpus >= 2)
+    engine.close_stream(ids.pop())
+    assert not engine.off_loop
+
+
+async def test_auto_moves_between_loop_and_thread_with_the_same_probabilities(monkeypatch):
+    """Streams open and close across the threshold mid-conversation: the flushes
+    move between the loop and the thread, and each stream's probabilities stay
+    those of its windows one by one."""
+    monkeypatch.delenv("RTVI_VAD_THREAD", raising=False)
+    monkeypatch.setenv("RTVI_VAD_GATHER_MS", "0")
+    monkeypatch.setattr(silero_engine, "usable_cpus", lambda: 2)
+    engine = SileroBatchEngine()
+    kept = random_windows(21, 3, 6)
+    ids = [engine.open_stream() for _ in kept]
+    extra = [engine.open_stream() for _ in range(AUTO_THREAD_STREAMS)]
+    got = [[] for _ in kept]
+    for step in range(6):
+        if step == 3:
+            for sid in extra:  # the crowd leaves: the rest are judged on the loop
+                engine.close_stream(sid)
+        results = await asyncio.gather(
+            *(engine.confidence(s, kept[i][step]) for i, s in enumerate(ids))
+        )
+        for i, value in enumerate(results):
+            got[i].append(value)
+    assert engine.off_loop_flushes == 3  # the first three steps, with the crowd open
+    np.testing.assert_allclose(np.array(got), sequential(kept), atol=1e-4)
 
 
 @pytest.mark.slow
