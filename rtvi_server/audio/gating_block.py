@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from loguru import logger
 from pipecat.audio.utils import calculate_audio_volume
 
 #: A reader of the volume of the window of 16-bit PCM that starts at a byte offset.
@@ -40,6 +41,7 @@ def _compiled_filter() -> Callable[[bytearray, int, int, float], float] | None:
 
 
 mean_square = _compiled_filter()
+_fallback_told = False
 
 
 def energy_to_lufs(energy: float) -> float:
@@ -94,7 +96,22 @@ def window_meter(sample_rate: int, window_samples: int, *, native: bool = True) 
 
         return measure_native
 
+    if native and mean_square is None:
+        _tell_fallback()
+
     def measure_with_pipecat(pcm: bytearray, start: int) -> float:
         return float(calculate_audio_volume(bytes(pcm[start : start + span]), sample_rate))
 
     return measure_with_pipecat
+
+
+def _tell_fallback() -> None:
+    """Say once per process that the C filter is missing: the server works, at a cost."""
+    global _fallback_told
+    if not _fallback_told:
+        _fallback_told = True
+        logger.warning(
+            "rtvi_server.audio._kweighting is not built (no C compiler at install?):"
+            " the VAD reads loudness through pipecat's meter, about 3x the CPU per"
+            " window while someone speaks; reinstall with a compiler to build it"
+        )

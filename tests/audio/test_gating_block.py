@@ -6,6 +6,7 @@ within 1e-12 of pipecat's is the same bin: the same gate, the same value.
 
 import numpy as np
 import pytest
+from loguru import logger
 from pipecat.audio.utils import calculate_audio_volume
 
 from rtvi_server.audio import gating_block
@@ -110,7 +111,16 @@ def test_bad_arguments_raise_instead_of_reading_past_the_buffer():
 
 def test_without_the_extension_the_meter_is_pipecats(monkeypatch):
     monkeypatch.setattr(gating_block, "mean_square", None)  # as where no compiler built it
-    meter = window_meter(RATE, SPAN)
+    monkeypatch.setattr(gating_block, "_fallback_told", False)
+    told = []
+    sink = logger.add(lambda m: told.append(m.record["message"]), level="WARNING")
+    try:
+        meter = window_meter(RATE, SPAN)
+        window_meter(RATE, SPAN)
+    finally:
+        logger.remove(sink)
+    assert len(told) == 1  # said once per process
+    assert "_kweighting is not built" in told[0]
     assert meter.__name__ == "measure_with_pipecat"
     pcm = bytearray((np.arange(SPAN * 2) % 200 * 50).astype(np.int16).tobytes())
     assert meter(pcm, 2 * SPAN // 3 * 2) == pipecat_volume(pcm, 2 * SPAN // 3 * 2)
