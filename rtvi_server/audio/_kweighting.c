@@ -5,7 +5,7 @@
  * pipecat's VAD measures the loudness of the last 0.4 s of audio at every
  * model window while someone speaks (through the `loudness` package, about
  * 48 us a call here). A 0.4 s window is one gating block, so the measure is
- * this energy, gated and binned (rtvi_server/audio/loudness.py does that part
+ * this energy, gated and binned (rtvi_server/audio/gating_block.py does that part
  * in Python). The filter is the standard's: a high-shelf and a high-pass
  * stage, each from its analog parameters through the bilinear transform at the
  * audio's sample rate. Each stage runs in direct form I with its feedback term
@@ -47,17 +47,20 @@ static biquad shelf_stage(double sample_rate)
     return s;
 }
 
-/* BS.1770's stage 2: the RLB high-pass (about 38 Hz). */
-static biquad highpass_stage(double sample_rate)
+/* The feedback half of a section whose numerator is fixed. */
+typedef struct {
+    double a1, a2;
+} poles;
+
+/* BS.1770's stage 2: the RLB high-pass (about 38 Hz); its numerator is 1, -2, 1,
+ * which the loop below applies as additions. */
+static poles highpass_stage(double sample_rate)
 {
     const double f0 = 38.13547087602444;
     const double q = 0.5003270373238773;
     const double k = tan(M_PI * f0 / sample_rate);
     const double a0 = 1.0 + k / q + k * k;
-    biquad s = {
-        .b0 = 1.0,
-        .b1 = -2.0,
-        .b2 = 1.0,
+    poles s = {
         .a1 = 2.0 * (k * k - 1.0) / a0,
         .a2 = (1.0 - k / q + k * k) / a0,
     };
@@ -67,7 +70,7 @@ static biquad highpass_stage(double sample_rate)
 static double weighted_sum_of_squares(const char *pcm, Py_ssize_t count, double sample_rate)
 {
     const biquad s1 = shelf_stage(sample_rate);
-    const biquad s2 = highpass_stage(sample_rate);
+    const poles s2 = highpass_stage(sample_rate);
     const double scale = 1.0 / 32768.0; /* exact: what pipecat's float32 samples hold */
     double x1 = 0.0, x2 = 0.0, u1 = 0.0, u2 = 0.0; /* stage 1's inputs and outputs */
     double v1 = 0.0, v2 = 0.0;                     /* stage 2's outputs */
@@ -136,7 +139,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "rtvi_server.audio._kweighting",
-    .m_doc = "BS.1770 K-weighted energy of 16-bit PCM (see rtvi_server/audio/loudness.py).",
+    .m_doc = "BS.1770 K-weighted energy of 16-bit PCM (see rtvi_server/audio/gating_block.py).",
     .m_size = 0,
     .m_methods = methods,
 };
