@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import measure
 from bench.options import parse_args
 from bench.packet_audio import EncodedClip, Pacer, PacketMicrophone, encode_clip, silence_packet
 from bench.plot import plot
@@ -349,10 +350,15 @@ def main() -> None:
     from rtvi_server.patches.aioice import use_by_default
 
     use_by_default(["127.0.0.1"])
+    # Timed before any server starts, on a quiet machine.
+    machine = measure(encode_clip(read_wav_pcm16(FIXTURE)).packets)
+    print(machine.line(), flush=True)
     results = asyncio.run(main_async(args))
+    after = measure(encode_clip(read_wav_pcm16(FIXTURE)).packets)
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": machine.summary(),
+        "machine_after": after.summary(),
         "stop_secs": STOP_SECS,
         "turn_end": args.turn_end,
         "loop": args.loop,
@@ -361,7 +367,7 @@ def main() -> None:
         "lockstep": args.lockstep,
         "results": [r.summary() for r in results],
     }
-    md = table(results)
+    md = machine.line(after) + "\n\n" + table(results)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     for stem in ("latest", f"run-{stamp}"):
         (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))

@@ -39,6 +39,11 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
     (kept,) = tmp_path.glob("run-*.json")  # this run's figures, kept past the next run
     assert json.loads(kept.read_text()) == report
     assert report["lockstep"] is False
+    machine = report["machine"]  # the fixed workloads that say how fast the machine was
+    assert machine["cpus"] >= 1
+    workloads = ("hop_us", "opus_decode_us", "silero_window_us")
+    for reading in (machine, report["machine_after"]):  # before and after the run
+        assert all(reading[k] > 0 for k in workloads)
     sides = {r["side"]: r for r in report["results"]}
     assert set(sides) == {"rtvi-server", "stock-pipecat"}
     for r in sides.values():
@@ -56,5 +61,6 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
     assert "samples" in profile
     assert "| self | function |" in profile
     table = (tmp_path / "latest.md").read_text()
+    assert table.startswith("Machine: ")
     assert "| 1 | rtvi-server |" in table
     assert "listening CPU, stock / ours" in table
