@@ -45,6 +45,7 @@ from bench.processes import CpuMeter, PeakRss, idle_rss_mb
 from bench.profile import profile_server
 from bench.server import free_port
 from bench.side_table import SideResult, table
+from bench.targets import targets
 from rtvi_server.testing import read_wav_pcm16
 from rtvi_server.testing.webrtc_client import WebRTCTestClient
 
@@ -367,7 +368,8 @@ def main() -> None:
         "lockstep": args.lockstep,
         "results": [r.summary() for r in results],
     }
-    md = machine.line(after) + "\n\n" + table(results)
+    judged = targets(results, turn_end=args.turn_end, workers=args.workers)
+    md = machine.line(after) + "\n\n" + table(results) + "\n\n" + judged
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     for stem in ("latest", f"run-{stamp}"):
         (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))

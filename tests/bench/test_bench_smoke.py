@@ -62,5 +62,8 @@ def test_bench_smoke_run_reports_both_sides(tmp_path):
     assert "| self | function |" in profile
     table = (tmp_path / "latest.md").read_text()
     assert table.startswith("Machine: ")
+    judged = table[table.index("Targets (#14) in this run:") :]  # after the table
+    assert "- One listening session <= 3% of a core: " in judged
+    assert judged.count("\n- ") == 9  # one line per target, each with its verdict
     assert "| 1 | rtvi-server |" in table
     assert "listening CPU, stock / ours" in table
