@@ -351,11 +351,12 @@ def main() -> None:
     from rtvi_server.patches.aioice import use_by_default
 
     use_by_default(["127.0.0.1"])
-    # Timed before any server starts, on a quiet machine.
-    machine = measure(encode_clip(read_wav_pcm16(FIXTURE)).packets)
+    # Timed before any server starts, on a quiet machine, and again once all stopped.
+    packets = encode_clip(read_wav_pcm16(FIXTURE)).packets
+    machine = measure(packets)
     print(machine.line(), flush=True)
     results = asyncio.run(main_async(args))
-    after = measure(encode_clip(read_wav_pcm16(FIXTURE)).packets)
+    after = measure(packets)
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "machine": machine.summary(),

@@ -13,6 +13,7 @@ is not one gating block, it is pipecat's function itself.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -41,7 +42,6 @@ def _compiled_filter() -> Callable[[bytearray, int, int, float], float] | None:
 
 
 mean_square = _compiled_filter()
-_fallback_told = False
 
 
 def energy_to_lufs(energy: float) -> float:
@@ -105,13 +105,11 @@ def window_meter(sample_rate: int, window_samples: int, *, native: bool = True) 
     return measure_with_pipecat
 
 
+@functools.cache
 def _tell_fallback() -> None:
     """Say once per process that the C filter is missing: the server works, at a cost."""
-    global _fallback_told
-    if not _fallback_told:
-        _fallback_told = True
-        logger.warning(
-            "rtvi_server.audio._kweighting is not built (no C compiler at install?):"
-            " the VAD reads loudness through pipecat's meter, about 3x the CPU per"
-            " window while someone speaks; reinstall with a compiler to build it"
-        )
+    logger.warning(
+        "rtvi_server.audio._kweighting is not built (no C compiler at install?):"
+        " the VAD reads loudness through pipecat's meter, about 3x the CPU per"
+        " window while someone speaks; reinstall with a compiler to build it"
+    )
