@@ -31,11 +31,22 @@ loop instead, through the one name the sender reads its loop by.
 encoder it would otherwise make itself at its first frame, and
 :func:`use_audio_level` has senders compute each frame's RFC 6464 level with the
 project's function instead of aiortc's loop over samples (the same value).
+
+Each ``RTCPeerConnection`` makes itself a new DTLS certificate (an EC key and a
+signed x509 certificate), and each of its DTLS transports builds a new
+``SSL.Context`` from it, converting that key and certificate for pyOpenSSL:
+together about 1 ms of a session's start here, paid again by every session of a
+burst. :func:`share_certificate` has the process's peer connections share one
+certificate, made anew each day (aiortc's are valid for 30), whose contexts are
+built once per SRTP profile list. What keeps sessions apart is unchanged: each
+handshake agrees its own ephemeral (ECDHE) keys, and the shared contexts keep no
+session cache, so no handshake resumes another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import threading
 from collections.abc import Callable
@@ -55,6 +66,9 @@ _AUDIO_LEVEL = "compute_audio_level_dbov"
 _RX_BYTES = "_RTCDtlsTransport__rx_bytes"
 _RX_PACKETS = "_RTCDtlsTransport__rx_packets"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
+_CERTIFICATES = "_RTCPeerConnection__certificates"
+_SSL_CONTEXT = "_create_ssl_context"
+_LOCAL_CERTIFICATE = "_RTCDtlsTransport__local_certificate"
 _warned = False
 
 
@@ -62,8 +76,10 @@ _warned = False
 def report() -> PatchReport:
     try:
         from aiortc import (
+            RTCCertificate,
             RTCDtlsTransport,
             RTCIceTransport,
+            RTCPeerConnection,
             RTCRtpReceiver,
             RTCRtpSender,
             RTCRtpTransceiver,
@@ -86,6 +102,10 @@ def report() -> PatchReport:
     missing += has_names(RTCRtpReceiver.receive, "threading", "Thread", _DECODER_QUEUE)
     missing += has_names(RTCDtlsTransport._recv_next, _RX_BYTES, _RX_PACKETS)
     missing += has_names(RTCRtpReceiver._handle_rtp_packet, _ACTIVE_SSRC)
+    missing += has_names(RTCPeerConnection.__init__, "RTCCertificate", "generateCertificate")
+    missing += has_names(RTCPeerConnection.__init__, _CERTIFICATES)
+    missing += has_names(RTCDtlsTransport.start, _LOCAL_CERTIFICATE, _SSL_CONTEXT)
+    missing += has_names(RTCCertificate._create_ssl_context, "Context", "use_certificate")
     stop_decoder = getattr(RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder", None)
     missing += (
         has_names(stop_decoder, "join", _DECODER_QUEUE) if stop_decoder else ["__stop_decoder"]
@@ -295,4 +315,85 @@ def no_decoder_thread_for(inline_kind: type) -> bool:
     if current is not threading or worker is None:
         return False
     setattr(rtcrtpreceiver, "threading", _ReceiverThreading(worker, inline_kind))  # noqa: B010
+    return True
+
+
+RENEW_CERTIFICATE_AFTER = datetime.timedelta(days=1)
+
+
+@functools.cache  # one class per process, made once aiortc is imported
+def _shared_certificate_class() -> type[Any]:
+    from aiortc import RTCCertificate, RTCDtlsFingerprint
+    from OpenSSL import SSL
+
+    class SharedCertificate(RTCCertificate):
+        """A certificate that many DTLS transports use: its fingerprints are
+        computed once, and its SSL contexts built once per SRTP profile list,
+        with no session cache (a shared one would let handshakes resume)."""
+
+        def __init__(self, key: Any, cert: Any) -> None:
+            super().__init__(key, cert)
+            self._fingerprints: tuple[RTCDtlsFingerprint, ...] | None = None
+            self._contexts: dict[tuple[bytes, ...], SSL.Context] = {}
+
+        def getFingerprints(self) -> list[RTCDtlsFingerprint]:  # noqa: N802 (aiortc's name)
+            if self._fingerprints is None:
+                self._fingerprints = tuple(super().getFingerprints())
+            return [RTCDtlsFingerprint(f.algorithm, f.value) for f in self._fingerprints]
+
+        def _create_ssl_context(self, srtp_profiles: list[Any]) -> SSL.Context:
+            profiles = tuple(p.openssl_profile for p in srtp_profiles)
+            context = self._contexts.get(profiles)
+            if context is None:
+                context = super()._create_ssl_context(srtp_profiles)
+                context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+                self._contexts[profiles] = context
+            return context
+
+    return SharedCertificate
+
+
+class _OneCertificatePerProcess:
+    """Stands where ``RTCPeerConnection`` reads ``RTCCertificate``, which it does
+    only to generate its certificate: hands every peer connection the current
+    shared one, making a new one once ``renew_after`` has passed (connections
+    made before keep theirs). Everything else is read from ``RTCCertificate``."""
+
+    def __init__(
+        self,
+        stock: type[Any],
+        renew_after: datetime.timedelta = RENEW_CERTIFICATE_AFTER,
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
+        self.stock = stock
+        self._renew_after = renew_after
+        self._clock = clock
+        self._current: Any = None
+        self._renew_at = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stock, name)
+
+    def generateCertificate(self) -> Any:  # noqa: N802 (aiortc's name)
+        now = self._clock()
+        if self._current is None or now >= self._renew_at:
+            self._current = _shared_certificate_class().generateCertificate()
+            self._renew_at = now + self._renew_after
+        return self._current
+
+
+def share_certificate() -> bool:
+    """Peer connections made from now on share the process's DTLS certificate and
+    its SSL contexts. Returns whether they do (False: aiortc's names moved, and
+    each connection makes its own)."""
+    if not report().ok:
+        return False
+    from aiortc import RTCCertificate, rtcpeerconnection
+
+    current = getattr(rtcpeerconnection, "RTCCertificate", None)
+    if isinstance(current, _OneCertificatePerProcess):
+        return True
+    if current is not RTCCertificate:
+        return False
+    setattr(rtcpeerconnection, "RTCCertificate", _OneCertificatePerProcess(current))  # noqa: B010
     return True

@@ -112,6 +112,7 @@ class WebRTCLink(Link):
         inline_audio: bool = True,
     ) -> None:
         self._ice_servers = list(ice_servers)
+        aiortc_patches.share_certificate()  # before the connection makes its peer
         self.connection = SmallWebRTCConnection(
             ice_servers=[
                 IceServer(urls=list(s.urls), username=s.username, credential=s.credential)
