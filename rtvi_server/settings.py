@@ -152,6 +152,27 @@ class TelephonySettings:
                 raise SettingsError(f"{name} must be an http:// or https:// URL")
 
 
+#: The cycle collector's thresholds while serving (``RTVI_GC_THRESHOLDS``):
+#: young collections every 10,000 net allocations instead of 700, and full ones
+#: left to the memory reclaimer after sessions end (see
+#: ``rtvi_server.sessions.reclaim``). Python's own are ``700,10,10``.
+GC_THRESHOLDS = (10_000, 10, 100)
+
+
+def parse_gc_thresholds(raw: str | None) -> tuple[int, int, int]:
+    """``RTVI_GC_THRESHOLDS``: three whole numbers, ``young,middle,old``, as
+    ``gc.set_threshold`` takes them (unset: :data:`GC_THRESHOLDS`)."""
+    if raw is None or not raw.strip():
+        return GC_THRESHOLDS
+    parts = [p.strip() for p in raw.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise SettingsError(
+            f"RTVI_GC_THRESHOLDS must be three whole numbers like 700,10,10, got {raw!r}"
+        )
+    young, middle, old = (int(p) for p in parts)
+    return young, middle, old
+
+
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or not raw.strip():
@@ -189,6 +210,8 @@ class ServerSettings:
     #: A stall of the event loop this long or longer is logged with where it was
     #: (``RTVI_LOOP_STALL_SECS``; 0 turns the watch off).
     loop_stall_secs: float = 0.25
+    #: ``gc.set_threshold`` while serving (``RTVI_GC_THRESHOLDS``).
+    gc_thresholds: tuple[int, int, int] = GC_THRESHOLDS
 
     @classmethod
     def from_env(
@@ -213,6 +236,7 @@ class ServerSettings:
             "telephony": TelephonySettings.from_env(env),
             "event_loop": env.get("RTVI_EVENT_LOOP") or "asyncio",
             "loop_stall_secs": _number(env, "RTVI_LOOP_STALL_SECS", 0.25),
+            "gc_thresholds": parse_gc_thresholds(env.get("RTVI_GC_THRESHOLDS")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -110,3 +110,12 @@ def test_the_loop_stall_watch_is_on_by_default_and_can_be_turned_off():
     assert ServerSettings.from_env({"RTVI_LOOP_STALL_SECS": "0"}).loop_stall_secs == 0
     with pytest.raises(SettingsError, match="RTVI_LOOP_STALL_SECS"):
         ServerSettings.from_env({"RTVI_LOOP_STALL_SECS": "-1"}).check()
+
+
+def test_the_collector_thresholds_default_to_ours_and_can_be_set():
+    assert ServerSettings.from_env({}).gc_thresholds == (10_000, 10, 100)
+    python_own = ServerSettings.from_env({"RTVI_GC_THRESHOLDS": " 700, 10,10 "})
+    assert python_own.gc_thresholds == (700, 10, 10)
+    for bad in ("700,10", "a,b,c", "700,-1,10", "1,2,3,4"):
+        with pytest.raises(SettingsError, match="RTVI_GC_THRESHOLDS"):
+            ServerSettings.from_env({"RTVI_GC_THRESHOLDS": bad})

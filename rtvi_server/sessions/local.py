@@ -95,6 +95,7 @@ class LocalBackend:
 
     async def startup(self) -> None:
         self.reclaimer.freeze_startup_heap()
+        self.reclaimer.set_thresholds(self.settings.gc_thresholds)
         self.metrics.loop_lag.start()
         if self.metrics.stall_watch is not None:
             self.metrics.stall_watch.start()
