@@ -186,7 +186,7 @@ async def test_a_dialled_call_answers_and_the_operator_makes_the_bot_speak(
             say = {
                 "service": "tts",
                 "action": "say",
-                "arguments": [{"name": "text", "value": "Thank you for calling, goodbye."}],
+                "arguments": [{"name": "text", "value": "Thank you for calling, have a nice day."}],
             }
             url = f"{server.url}/sessions/{placed['session_id']}/action"
             async with http.post(url, json=say) as r:
@@ -194,7 +194,8 @@ async def test_a_dialled_call_answers_and_the_operator_makes_the_bot_speak(
             assert (r.status, reply["type"]) == (200, "action-response"), reply
             await phone.wait_for_marks(2, timeout=60)
             said = heard(whisper, phone.bot_pcm()[before * 2 * 2 :])  # 8 kHz mu-law -> 16 kHz
-            assert word_error_rate("thank you for calling goodbye", said) <= 0.25, said
+            # (not "goodbye": Whisper writes it as one word or two as the clip's start moves)
+            assert word_error_rate("thank you for calling have a nice day", said) <= 0.25, said
             await phone.hang_up()
         info = await ended(http, server, placed["session_id"])
         assert info["end_reason"] == "client_gone"
