@@ -66,7 +66,6 @@ _AUDIO_LEVEL = "compute_audio_level_dbov"
 _RX_BYTES = "_RTCDtlsTransport__rx_bytes"
 _RX_PACKETS = "_RTCDtlsTransport__rx_packets"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
-_CERTIFICATES = "_RTCPeerConnection__certificates"
 _SSL_CONTEXT = "_create_ssl_context"
 _LOCAL_CERTIFICATE = "_RTCDtlsTransport__local_certificate"
 _warned = False
@@ -103,7 +102,6 @@ def report() -> PatchReport:
     missing += has_names(RTCDtlsTransport._recv_next, _RX_BYTES, _RX_PACKETS)
     missing += has_names(RTCRtpReceiver._handle_rtp_packet, _ACTIVE_SSRC)
     missing += has_names(RTCPeerConnection.__init__, "RTCCertificate", "generateCertificate")
-    missing += has_names(RTCPeerConnection.__init__, _CERTIFICATES)
     missing += has_names(RTCDtlsTransport.start, _LOCAL_CERTIFICATE, _SSL_CONTEXT)
     missing += has_names(RTCCertificate._create_ssl_context, "Context", "use_certificate")
     stop_decoder = getattr(RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder", None)
@@ -376,7 +374,7 @@ class _OneCertificatePerProcess:
 
     def generateCertificate(self) -> Any:  # noqa: N802 (aiortc's name)
         now = self._clock()
-        if self._current is None or now >= self._renew_at:
+        if now >= self._renew_at:  # the first call too: it starts at the earliest time
             self._current = _shared_certificate_class().generateCertificate()
             self._renew_at = now + self._renew_after
         return self._current

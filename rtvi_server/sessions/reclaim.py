@@ -10,12 +10,12 @@ freezing the startup heap (imports, models) out of the collector's view, and
 
 Between those runs, Python's own thresholds would have the collector walk the
 whole heap of live sessions while sessions start: a burst of 32 starts here ran
-one such full collection (50-75 ms, collecting nothing) and some 140 young and
-middle ones, together 110-160 ms of the event loop, about 12% of the burst,
+one such full collection (37-75 ms, collecting nothing) and some 140 young and
+middle ones, together 96-150 ms of the event loop, about 12% of the burst,
 when every session's audio waits. While serving, :meth:`MemoryReclaimer.set_thresholds`
 has young collections run every 10,000 net allocations instead of 700 and
 leaves full collections to the reclaimer (Python's still runs one, rarely):
-the same burst then spent 26-39 ms in the collector and ran no full one.
+the same burst then spent 26-45 ms in the collector and ran no full one.
 """
 
 from __future__ import annotations
